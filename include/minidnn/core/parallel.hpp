@@ -1,0 +1,46 @@
+#pragma once
+/// \file
+/// The few OpenMP facts the library needs, in one place, so a build without OpenMP still works.
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace minidnn {
+
+/// Threads a parallel region started here would get.
+inline int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+/// Index of the calling thread inside a parallel region (0 outside).
+inline int thread_index() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+/// True inside an active parallel region: nested kernels must then run on the calling thread.
+inline bool in_parallel_region() {
+#ifdef _OPENMP
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
+/// Sets the number of threads used by minidnn's parallel regions.
+inline void set_num_threads(int n) {
+#ifdef _OPENMP
+  omp_set_num_threads(n);
+#else
+  (void)n;
+#endif
+}
+
+}  // namespace minidnn
