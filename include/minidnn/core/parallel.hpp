@@ -25,6 +25,15 @@ inline int thread_index() {
 #endif
 }
 
+/// Threads in the current parallel region's team (1 outside).
+inline int team_size() {
+#ifdef _OPENMP
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
+}
+
 /// True inside an active parallel region: nested kernels must then run on the calling thread.
 inline bool in_parallel_region() {
 #ifdef _OPENMP

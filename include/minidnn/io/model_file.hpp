@@ -1,0 +1,213 @@
+#pragma once
+/// \file
+/// The model file: one binary file holding a whole model, optionally with its optimizer state
+/// (a training checkpoint).
+///
+///     offset  field
+///     0       magic "MDNN"
+///     4       u32 format version (1)
+///     8       u32 scalar size of the stored values (4 = float32, 8 = float64)
+///     12      u64 payload size P
+///     20      payload (P bytes):
+///               input shape (u32 rank, i32 dims...)
+///               u32 layer count; per layer: type string, hyperparameters (the layer's
+///               write_config), u32 parameter count, per parameter: name, u32 rank, i32 dims,
+///               values; then the layer's state (write_state)
+///               u8 has_optimizer; if 1: type string, optimizer config, per parameter its slots
+///               metadata string (free-form key=value lines for tools, e.g. the epoch reached)
+///     20+P    u32 CRC-32 of the payload
+///
+/// Integers are little-endian. Loading checks the magic, version, size and checksum before
+/// reading any field, and every field is bounds-checked, so a truncated, corrupt or foreign file
+/// is a minidnn::Error saying what is wrong, never garbage weights.
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "minidnn/io/atomic_file.hpp"
+#include "minidnn/io/binary_io.hpp"
+#include "minidnn/layers/registry.hpp"
+#include "minidnn/optim/adam.hpp"
+#include "minidnn/optim/sgd.hpp"
+
+namespace minidnn {
+
+namespace model_file {
+
+constexpr char kMagic[4] = {'M', 'D', 'N', 'N'};
+constexpr std::uint32_t kVersion = 1;
+constexpr std::size_t kHeaderSize = 20;
+
+/// What a model file holds, in memory.
+template <typename T>
+struct Contents {
+  Shape input_shape;
+  std::vector<std::unique_ptr<Layer<T>>> layers;
+  std::unique_ptr<Optimizer<T>> optimizer;  // null unless the file is a checkpoint
+  std::string metadata;
+};
+
+inline void write_shape(BinaryWriter& out, const std::vector<int>& dims) {
+  out.write<std::uint32_t>(static_cast<std::uint32_t>(dims.size()));
+  for (int d : dims) out.write<std::int32_t>(d);
+}
+
+inline std::vector<int> read_dims(BinaryReader& in, const char* field) {
+  const auto rank = in.read<std::uint32_t>(field);
+  if (rank == 0 || rank > 8) fail(in.what(), ": ", field, " has invalid rank ", rank);
+  std::vector<int> dims(rank);
+  for (auto& d : dims) {
+    d = in.read<std::int32_t>(field);
+    if (d <= 0) fail(in.what(), ": ", field, " has a non-positive dimension ", d);
+  }
+  return dims;
+}
+
+/// Reads `count` stored values of `stored_size` bytes each into `out`, converting to T.
+template <typename T>
+void read_values(BinaryReader& in, std::uint32_t stored_size, T* out, std::size_t count, const std::string& field) {
+  if (stored_size == sizeof(T)) {
+    in.read_array(out, count, field.c_str());
+    return;
+  }
+  if (stored_size == 4) {
+    std::vector<float> tmp(count);
+    in.read_array(tmp.data(), count, field.c_str());
+    for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<T>(tmp[i]);
+  } else {
+    std::vector<double> tmp(count);
+    in.read_array(tmp.data(), count, field.c_str());
+    for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<T>(tmp[i]);
+  }
+}
+
+template <typename T>
+std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& type, const std::string& what) {
+  if (type == "Adam") return std::make_unique<Adam<T>>();
+  if (type == "SGD") return std::make_unique<SGD<T>>();
+  fail(what, ": unknown optimizer type '", type, "'");
+}
+
+/// Serializes a built model (and the optimizer, if given) and writes it atomically to `path`.
+template <typename T>
+void save(const std::filesystem::path& path, const Shape& input_shape,
+          const std::vector<std::unique_ptr<Layer<T>>>& layers, const Optimizer<T>* optimizer,
+          const std::string& metadata) {
+  BinaryWriter payload;
+  write_shape(payload, input_shape.dims());
+  payload.write<std::uint32_t>(static_cast<std::uint32_t>(layers.size()));
+  for (const auto& layer : layers) {
+    payload.write_string(layer->type());
+    layer->write_config(payload);
+    const auto params = layer->parameters();
+    payload.write<std::uint32_t>(static_cast<std::uint32_t>(params.size()));
+    for (const auto* p : params) {
+      payload.write_string(p->name);
+      write_shape(payload, p->dims);
+      payload.write_array(p->value.data(), p->size());
+    }
+    layer->write_state(payload);
+  }
+  payload.write<std::uint8_t>(optimizer ? 1 : 0);
+  if (optimizer) {
+    payload.write_string(optimizer->type());
+    optimizer->write_config(payload);
+    for (const auto& layer : layers) {
+      for (const auto* p : layer->parameters()) {
+        payload.write<std::uint32_t>(static_cast<std::uint32_t>(p->optimizer_slots.size()));
+        for (const auto& slot : p->optimizer_slots) payload.write_array(slot.data(), slot.size());
+      }
+    }
+  }
+  payload.write_string(metadata);
+
+  BinaryWriter file;
+  std::string bytes(kMagic, 4);
+  file.write<std::uint32_t>(kVersion);
+  file.write<std::uint32_t>(sizeof(T));
+  file.write<std::uint64_t>(payload.bytes().size());
+  bytes += file.bytes();
+  bytes += payload.bytes();
+  const std::uint32_t crc = crc32(payload.bytes().data(), payload.bytes().size());
+  bytes.append(reinterpret_cast<const char*>(&crc), sizeof(crc));
+  write_file_atomically(path, bytes);
+}
+
+/// Reads and checks a whole model file. The returned layers are built and hold the weights.
+template <typename T>
+Contents<T> load(const std::filesystem::path& path) {
+  const std::string what = path.string();
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) fail("cannot open model file ", what, ": ", std::strerror(errno));
+  std::string bytes((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
+  if (stream.bad()) fail("cannot read model file ", what);
+
+  if (bytes.size() < 4 || std::memcmp(bytes.data(), kMagic, 4) != 0)
+    fail(what, ": not a minidnn model file (bad magic number)");
+  if (bytes.size() < kHeaderSize) fail(what, ": truncated: the header is incomplete");
+  BinaryReader header(bytes.data() + 4, kHeaderSize - 4, what);
+  const auto version = header.read<std::uint32_t>("format version");
+  if (version != kVersion)
+    fail(what, ": unsupported format version ", version, " (this build reads version ", kVersion, ")");
+  const auto scalar_size = header.read<std::uint32_t>("scalar size");
+  if (scalar_size != 4 && scalar_size != 8) fail(what, ": invalid scalar size ", scalar_size);
+  const auto payload_size = header.read<std::uint64_t>("payload size");
+  const std::size_t available = bytes.size() - kHeaderSize;
+  if (available < 4 || payload_size > available - 4)
+    fail(what, ": truncated: expected ", payload_size + 4, " bytes after the header, found ", available);
+  if (payload_size < available - 4)
+    fail(what, ": ", available - 4 - payload_size, " unexpected bytes after the model");
+  const char* payload = bytes.data() + kHeaderSize;
+  std::uint32_t stored_crc;
+  std::memcpy(&stored_crc, payload + payload_size, sizeof(stored_crc));
+  if (crc32(payload, payload_size) != stored_crc) fail(what, ": corrupt: checksum mismatch");
+
+  BinaryReader in(payload, payload_size, what);
+  Contents<T> contents;
+  contents.input_shape = Shape(read_dims(in, "input shape"));
+  const auto layer_count = in.read<std::uint32_t>("layer count");
+  if (layer_count == 0 || layer_count > 10000) fail(what, ": implausible layer count ", layer_count);
+  Shape shape = contents.input_shape;
+  Rng unused_rng(0);
+  for (std::uint32_t i = 0; i < layer_count; ++i) {
+    const std::string type = in.read_string("layer type", 256);
+    auto layer = LayerRegistry<T>::create(type, in);
+    shape = layer->build(shape, unused_rng);
+    const auto params = layer->parameters();
+    const auto stored = in.read<std::uint32_t>("parameter count");
+    if (stored != params.size())
+      fail(what, ": layer ", i, " (", type, ") stores ", stored, " parameters, expected ", params.size());
+    for (auto* p : params) {
+      const std::string name = in.read_string("parameter name", 256);
+      if (name != p->name) fail(what, ": layer ", i, " (", type, "): expected parameter '", p->name, "', found '", name, "'");
+      if (read_dims(in, "parameter shape") != p->dims)
+        fail(what, ": layer ", i, " (", type, "): parameter '", name, "' has the wrong shape");
+      read_values(in, scalar_size, p->value.data(), p->size(), type + " " + name);
+    }
+    layer->read_state(in);
+    contents.layers.push_back(std::move(layer));
+  }
+  if (in.read<std::uint8_t>("optimizer flag")) {
+    const std::string type = in.read_string("optimizer type", 256);
+    contents.optimizer = make_optimizer<T>(type, what);
+    contents.optimizer->read_config(in);
+    for (auto& layer : contents.layers) {
+      for (auto* p : layer->parameters()) {
+        const auto slots = in.read<std::uint32_t>("optimizer slot count");
+        if (slots > 8) fail(what, ": implausible optimizer slot count ", slots);
+        p->optimizer_slots.assign(slots, AlignedVector<T>(p->size()));
+        for (auto& slot : p->optimizer_slots) read_values(in, scalar_size, slot.data(), slot.size(), "optimizer state");
+      }
+    }
+  }
+  contents.metadata = in.read_string("metadata", 1 << 20);
+  if (in.remaining() != 0) fail(what, ": ", in.remaining(), " unexpected bytes at the end of the payload");
+  return contents;
+}
+
+}  // namespace model_file
+}  // namespace minidnn

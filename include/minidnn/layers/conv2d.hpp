@@ -1,0 +1,234 @@
+#pragma once
+/// \file
+/// Conv2D: 2-D convolution (cross-correlation, as Keras) over NCHW batches, by im2col + GEMM,
+/// with an optional fused ReLU.
+///
+/// Per sample n, with P = out_h*out_w output positions and K = C*kh*kw:
+///     col   (K x P)   = im2col(x_n)
+///     y_n   (F x P)   = kernel (F x K) * col + bias          then activation
+///   backward:
+///     dW    (F x K)  += dy_n (F x P) * col^T                 summed over the batch
+///     db    (F)      += row sums of dy_n
+///     dcol  (K x P)   = kernel^T * dy_n ;  dx_n = col2im(dcol)
+/// Samples are spread over OpenMP threads; each thread owns its col/dcol/dW workspaces, and the
+/// per-thread weight gradients are summed in thread order, so results do not depend on timing.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "minidnn/backend/gemm.hpp"
+#include "minidnn/core/initializers.hpp"
+#include "minidnn/core/parallel.hpp"
+#include "minidnn/layers/activation.hpp"
+#include "minidnn/layers/layer.hpp"
+#include "minidnn/layers/size2.hpp"
+#include "minidnn/ops/im2col.hpp"
+
+namespace minidnn {
+
+template <typename T>
+class Conv2D : public Layer<T> {
+ public:
+  /// `filters` output channels, a `kernel` window, Keras's argument order.
+  Conv2D(int filters, Size2 kernel, Activation activation = Activation::linear, Size2 strides = 1,
+         Padding padding = Padding::valid)
+      : filters_(filters), kernel_(kernel), strides_(strides), padding_(padding), activation_(activation) {
+    if (filters <= 0) fail("Conv2D: filters must be positive, got ", filters);
+    if (kernel.h <= 0 || kernel.w <= 0) fail("Conv2D: kernel size must be positive, got ", kernel.to_string());
+    if (strides.h <= 0 || strides.w <= 0) fail("Conv2D: strides must be positive, got ", strides.to_string());
+  }
+
+  std::string type() const override { return "Conv2D"; }
+  std::string describe() const override {
+    return std::to_string(filters_) + " " + kernel_.to_string() + ", stride " + strides_.to_string() +
+           ", " + to_string(padding_) + ", " + to_string(activation_);
+  }
+  std::vector<Parameter<T>*> parameters() override { return {&kernel_param_, &bias_param_}; }
+
+  void write_config(BinaryWriter& out) const override {
+    for (int v : {filters_, kernel_.h, kernel_.w, strides_.h, strides_.w}) out.write<std::int32_t>(v);
+    out.write<std::int32_t>(padding_ == Padding::same ? 1 : 0);
+    out.write<std::int32_t>(activation_code(activation_));
+  }
+  static std::unique_ptr<Layer<T>> read_config(BinaryReader& in) {
+    const int filters = in.read<std::int32_t>("Conv2D filters");
+    const int kh = in.read<std::int32_t>("Conv2D kernel height");
+    const int kw = in.read<std::int32_t>("Conv2D kernel width");
+    const int sh = in.read<std::int32_t>("Conv2D stride height");
+    const int sw = in.read<std::int32_t>("Conv2D stride width");
+    const int padding = in.read<std::int32_t>("Conv2D padding");
+    if (padding != 0 && padding != 1) fail(in.what(), ": Conv2D padding code ", padding, " is invalid");
+    const Activation activation = activation_from_code(in.read<std::int32_t>("Conv2D activation"));
+    return std::make_unique<Conv2D>(filters, Size2(kh, kw), activation, Size2(sh, sw),
+                                    padding ? Padding::same : Padding::valid);
+  }
+
+  const ConvGeometry& geometry() const { return geometry_; }
+
+  void forward(const Tensor<T>& input, Tensor<T>& output, Mode) override {
+    this->check_input(input);
+    const int batch = input.batch();
+    output.resize(batch, this->output_shape());
+    const ConvGeometry& g = geometry_;
+    const int k = g.col_rows(), p = g.col_cols();
+    const bool direct = is_pointwise();
+    reserve_workspaces(/*backward=*/false);
+#pragma omp parallel for schedule(static) if (batch > 1)
+    for (int n = 0; n < batch; ++n) {
+      const T* col = input.sample(n);
+      if (!direct) {
+        T* buffer = col_[thread_index()].data();
+        im2col(g, input.sample(n), buffer);
+        col = buffer;
+      }
+      T* y = output.sample(n);
+      gemm<T>(Transpose::no, Transpose::no, filters_, p, k, T(1), kernel_param_.value.data(), k, col,
+              p, T(0), y, p);
+      add_bias_and_activate(y, p);
+    }
+  }
+
+  void backward(const Tensor<T>& input, const Tensor<T>& output, Tensor<T>& grad_output,
+                Tensor<T>* grad_input) override {
+    const int batch = input.batch();
+    const ConvGeometry& g = geometry_;
+    const int k = g.col_rows(), p = g.col_cols();
+    const bool direct = is_pointwise();
+    activation_backward(activation_, output.data(), grad_output.data(), output.size());
+    if (grad_input) grad_input->resize(batch, this->input_shape());
+    reserve_workspaces(/*backward=*/true);
+    int team = 1;
+#pragma omp parallel if (batch > 1)
+    {
+      const int t = thread_index();
+#pragma omp single nowait
+      team = team_size();
+      T* dkernel = dkernel_[t].data();  // (F x K), this thread's share of the batch
+      T* dbias = dbias_[t].data();      // (F)
+      std::fill(dkernel, dkernel + static_cast<std::size_t>(filters_) * k, T(0));
+      std::fill(dbias, dbias + filters_, T(0));
+#pragma omp for schedule(static)
+      for (int n = 0; n < batch; ++n) {
+        const T* dy = grad_output.sample(n);
+        const T* col = input.sample(n);
+        if (!direct) {
+          T* buffer = col_[t].data();
+          im2col(g, input.sample(n), buffer);
+          col = buffer;
+        }
+        gemm<T>(Transpose::no, Transpose::yes, filters_, k, p, T(1), dy, p, col, p, T(1), dkernel, k);
+        for (int f = 0; f < filters_; ++f) {
+          const T* row = dy + static_cast<std::size_t>(f) * p;
+          T sum = T(0);
+          for (int i = 0; i < p; ++i) sum += row[i];
+          dbias[f] += sum;
+        }
+        if (grad_input) {
+          T* dx = grad_input->sample(n);
+          if (direct) {
+            gemm<T>(Transpose::yes, Transpose::no, k, p, filters_, T(1), kernel_param_.value.data(), k,
+                    dy, p, T(0), dx, p);
+          } else {
+            T* dcol = dcol_[t].data();
+            gemm<T>(Transpose::yes, Transpose::no, k, p, filters_, T(1), kernel_param_.value.data(), k,
+                    dy, p, T(0), dcol, p);
+            std::fill(dx, dx + grad_input->sample_size(), T(0));
+            col2im_add(g, dcol, dx);
+          }
+        }
+      }
+    }
+    // Sum the per-thread gradients in thread order: deterministic for a given thread count.
+    reduce_threads(dkernel_, team, kernel_param_.grad);
+    reduce_threads(dbias_, team, bias_param_.grad);
+  }
+
+ protected:
+  Shape infer_output_shape(const Shape& in) const override {
+    const ConvGeometry g = compute_geometry(in);
+    return Shape{filters_, g.out_h, g.out_w};
+  }
+
+  void initialize(Rng& rng) override {
+    geometry_ = compute_geometry(this->input_shape());
+    const int c = this->input_shape().channels();
+    kernel_param_ = Parameter<T>("kernel", {filters_, c, kernel_.h, kernel_.w});
+    bias_param_ = Parameter<T>("bias", {filters_});
+    const double receptive = double(kernel_.h) * kernel_.w;
+    glorot_uniform(kernel_param_.value, receptive * c, receptive * filters_, rng);
+  }
+
+ private:
+  ConvGeometry compute_geometry(const Shape& in) const {
+    if (in.rank() != 3)
+      fail("Conv2D: expects a (channels, height, width) input, got ", in);
+    ConvGeometry g{in.channels(), in.height(), in.width(), kernel_.h, kernel_.w, strides_.h, strides_.w,
+                   0, 0, 0, 0};
+    if (padding_ == Padding::same) {
+      g.out_h = (g.height + g.stride_h - 1) / g.stride_h;
+      g.out_w = (g.width + g.stride_w - 1) / g.stride_w;
+      g.pad_h = std::max((g.out_h - 1) * g.stride_h + g.kernel_h - g.height, 0) / 2;
+      g.pad_w = std::max((g.out_w - 1) * g.stride_w + g.kernel_w - g.width, 0) / 2;
+    } else {
+      if (kernel_.h > g.height || kernel_.w > g.width)
+        fail("Conv2D: kernel ", kernel_.to_string(), " is larger than its input ", in,
+             " with valid padding");
+      g.out_h = (g.height - g.kernel_h) / g.stride_h + 1;
+      g.out_w = (g.width - g.kernel_w) / g.stride_w + 1;
+    }
+    return g;
+  }
+
+  // A 1x1, stride-1, unpadded convolution reads its input directly as the column matrix.
+  bool is_pointwise() const {
+    return kernel_.h == 1 && kernel_.w == 1 && strides_.h == 1 && strides_.w == 1;
+  }
+
+  void add_bias_and_activate(T* y, int positions) const {
+    for (int f = 0; f < filters_; ++f) {
+      T* row = y + static_cast<std::size_t>(f) * positions;
+      const T b = bias_param_.value[f];
+      if (activation_ == Activation::relu) {
+        for (int i = 0; i < positions; ++i) row[i] = std::max(row[i] + b, T(0));
+      } else {
+        for (int i = 0; i < positions; ++i) row[i] += b;
+      }
+    }
+  }
+
+  // Grows the per-thread workspaces to their final size once; later calls find them sized.
+  void reserve_workspaces(bool backward) {
+    const int threads = max_threads();
+    const std::size_t col_size = static_cast<std::size_t>(geometry_.col_rows()) * geometry_.col_cols();
+    auto grow = [&](std::vector<AlignedVector<T>>& buffers, std::size_t size) {
+      if (buffers.size() < static_cast<std::size_t>(threads)) buffers.resize(threads);
+      for (auto& b : buffers)
+        if (b.size() < size) b.resize(size);
+    };
+    if (!is_pointwise()) grow(col_, col_size);
+    if (backward) {
+      if (!is_pointwise()) grow(dcol_, col_size);
+      grow(dkernel_, kernel_param_.size());
+      grow(dbias_, bias_param_.size());
+    }
+  }
+
+  static void reduce_threads(const std::vector<AlignedVector<T>>& parts, int count, AlignedVector<T>& out) {
+    const std::size_t n = out.size();
+    std::copy(parts[0].begin(), parts[0].begin() + n, out.begin());
+    for (int t = 1; t < count; ++t)
+      for (std::size_t i = 0; i < n; ++i) out[i] += parts[t][i];
+  }
+
+  int filters_;
+  Size2 kernel_, strides_;
+  Padding padding_;
+  Activation activation_;
+  ConvGeometry geometry_{};
+  Parameter<T> kernel_param_;  // (F, C, kh, kw) == row-major F x K
+  Parameter<T> bias_param_;    // (F)
+  // Per-thread workspaces, indexed by OpenMP thread number.
+  std::vector<AlignedVector<T>> col_, dcol_, dkernel_, dbias_;
+};
+
+}  // namespace minidnn

@@ -1,0 +1,104 @@
+#pragma once
+/// \file
+/// Layer<T>: the small interface every layer implements.
+///
+/// Life of a layer:
+///   1. constructed with hyperparameters only (filters, kernel size, rate, ...);
+///   2. build(input_shape, rng): infers its output shape, allocates and initializes parameters;
+///   3. forward / backward, any number of times, for any batch size.
+///
+/// Contracts (requires / ensures):
+///   forward(input, output, mode)
+///     requires input.shape() == the shape given to build; input.batch() >= 1.
+///     ensures  output is resized to (input.batch(), output_shape()) and overwritten.
+///   backward(input, output, grad_output, grad_input)
+///     requires input/output are exactly what the last forward (in Mode::train) saw and produced;
+///              grad_output has output's size and MAY BE OVERWRITTEN (it is scratch space).
+///     ensures  every parameter's grad is OVERWRITTEN with dLoss/dparam for this batch (not
+///              accumulated); if grad_input is non-null it is resized to input's size and
+///              OVERWRITTEN with dLoss/dinput (the first layer of a model gets nullptr and skips it).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "minidnn/core/parameter.hpp"
+#include "minidnn/core/random.hpp"
+#include "minidnn/core/shape.hpp"
+#include "minidnn/core/tensor.hpp"
+#include "minidnn/io/binary_io.hpp"
+
+namespace minidnn {
+
+/// Training enables dropout and makes layers keep what backward needs.
+enum class Mode { inference, train };
+
+template <typename T>
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  /// The layer's type as written in model files and summaries ("Conv2D").
+  virtual std::string type() const = 0;
+
+  /// Infers shapes and initializes parameters from `rng`. Throws minidnn::Error if the input
+  /// shape does not suit the layer. Returns the per-sample output shape.
+  Shape build(const Shape& input_shape, Rng& rng) {
+    input_shape_ = input_shape;
+    output_shape_ = infer_output_shape(input_shape);
+    initialize(rng);
+    built_ = true;
+    return output_shape_;
+  }
+
+  virtual void forward(const Tensor<T>& input, Tensor<T>& output, Mode mode) = 0;
+  virtual void backward(const Tensor<T>& input, const Tensor<T>& output, Tensor<T>& grad_output,
+                        Tensor<T>* grad_input) = 0;
+
+  /// Trainable parameters (empty for parameter-free layers). Pointers stay valid for the
+  /// layer's lifetime.
+  virtual std::vector<Parameter<T>*> parameters() { return {}; }
+
+  /// Writes the hyperparameters (not the weights) to a model file; the layer registry reads them
+  /// back with the matching constructor.
+  virtual void write_config(BinaryWriter&) const {}
+  /// One-line description of the hyperparameters for summaries ("64 5x5, stride 1, valid, relu").
+  virtual std::string describe() const { return ""; }
+
+  /// Non-parameter state that must survive a checkpoint (e.g. Dropout's random generator).
+  virtual void write_state(BinaryWriter&) const {}
+  virtual void read_state(BinaryReader&) {}
+
+  bool built() const { return built_; }
+  const Shape& input_shape() const { return input_shape_; }
+  const Shape& output_shape() const { return output_shape_; }
+  std::size_t parameter_count() {
+    std::size_t n = 0;
+    for (auto* p : parameters()) n += p->size();
+    return n;
+  }
+
+  /// "Conv2D (64, 48, 48)->(64, 44, 44)": for error messages.
+  std::string label() const {
+    return type() + (built_ ? " " + input_shape_.to_string() + "->" + output_shape_.to_string() : "");
+  }
+
+ protected:
+  virtual Shape infer_output_shape(const Shape& input_shape) const = 0;
+  virtual void initialize(Rng&) {}
+
+  /// Throws unless `input` matches the shape this layer was built for.
+  void check_input(const Tensor<T>& input) const {
+    if (!built_) fail(type(), ": forward called before the layer was built");
+    if (input.shape() != input_shape_)
+      fail(type(), ": input shape ", input.shape(), " does not match the built input shape ",
+           input_shape_);
+    if (input.batch() < 1) fail(type(), ": empty batch");
+  }
+
+ private:
+  bool built_ = false;
+  Shape input_shape_;
+  Shape output_shape_;
+};
+
+}  // namespace minidnn

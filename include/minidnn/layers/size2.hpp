@@ -1,0 +1,21 @@
+#pragma once
+/// \file
+/// Size2: a (height, width) pair for kernel, pool and stride sizes; an int means a square.
+#include <string>
+
+namespace minidnn {
+
+struct Size2 {
+  int h, w;
+  Size2(int square) : h(square), w(square) {}  // NOLINT: implicit on purpose, as Keras's 5 == (5, 5)
+  Size2(int height, int width) : h(height), w(width) {}
+  std::string to_string() const { return std::to_string(h) + "x" + std::to_string(w); }
+};
+
+/// Keras's padding modes: `valid` uses only full windows; `same` pads so that
+/// output = ceil(input / stride).
+enum class Padding { valid, same };
+
+inline std::string to_string(Padding p) { return p == Padding::same ? "same" : "valid"; }
+
+}  // namespace minidnn

@@ -1,0 +1,354 @@
+#pragma once
+/// \file
+/// Sequential<T>: a stack of layers trained with categorical cross-entropy.
+///
+///     Sequential<float> model;
+///     model.add(Conv2D<float>(32, 3, Activation::relu));
+///     model.add(MaxPool2D<float>(2));
+///     model.add(Flatten<float>());
+///     model.add(Dense<float>(10));
+///     model.add(Softmax<float>());
+///     model.build(Shape{1, 28, 28}, /*seed=*/1);
+///     model.compile(Adam<float>());
+///     FitOptions<float> options;
+///     options.epochs = 5;
+///     History history = model.fit(x, labels, options);
+///
+/// The model owns its layers and every buffer a step needs (activations, gradients, a batch
+/// buffer); they are sized on the first step and reused, so steps of the same batch size never
+/// allocate.
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <memory>
+#include <numeric>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "minidnn/io/model_file.hpp"
+#include "minidnn/layers/layer.hpp"
+#include "minidnn/layers/softmax.hpp"
+#include "minidnn/losses/categorical_crossentropy.hpp"
+#include "minidnn/metrics/accuracy.hpp"
+#include "minidnn/model/training.hpp"
+#include "minidnn/optim/optimizer.hpp"
+
+namespace minidnn {
+
+template <typename T>
+class Sequential {
+ public:
+  using Loss = CategoricalCrossEntropy<T>;
+
+  Sequential() = default;
+  Sequential(Sequential&&) noexcept = default;
+  Sequential& operator=(Sequential&&) noexcept = default;
+
+  /// Appends a layer (before build). Returns a reference to the stored layer.
+  template <typename L, typename = std::enable_if_t<std::is_base_of_v<Layer<T>, L>>>
+  L& add(L layer) {
+    auto owned = std::make_unique<L>(std::move(layer));
+    L& ref = *owned;
+    add(std::unique_ptr<Layer<T>>(std::move(owned)));
+    return ref;
+  }
+  Layer<T>& add(std::unique_ptr<Layer<T>> layer) {
+    if (built_) fail("Sequential: cannot add a layer after the model was built");
+    if (!layer) fail("Sequential: cannot add a null layer");
+    layers_.push_back(std::move(layer));
+    return *layers_.back();
+  }
+
+  /// Infers every layer's shapes for a per-sample `input_shape` and initializes the weights
+  /// from `seed` (same seed, same weights, bit for bit).
+  void build(const Shape& input_shape, std::uint64_t seed = 1) {
+    if (layers_.empty()) fail("Sequential: cannot build an empty model; add layers first");
+    if (built_) fail("Sequential: the model is already built");
+    Rng rng(seed);
+    Shape shape = input_shape;
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      try {
+        shape = layers_[i]->build(shape, rng);
+      } catch (const Error& e) {
+        fail("layer ", i, " (", layers_[i]->type(), "): ", e.what());
+      }
+    }
+    input_shape_ = input_shape;
+    built_ = true;
+  }
+
+  bool built() const { return built_; }
+  const Shape& input_shape() const { return input_shape_; }
+  const Shape& output_shape() const { return require_built(), layers_.back()->output_shape(); }
+  std::size_t size() const { return layers_.size(); }
+  Layer<T>& layer(std::size_t i) { return *layers_.at(i); }
+  const Layer<T>& layer(std::size_t i) const { return *layers_.at(i); }
+
+  std::vector<Parameter<T>*> parameters() {
+    std::vector<Parameter<T>*> all;
+    for (auto& layer : layers_)
+      for (auto* p : layer->parameters()) all.push_back(p);
+    return all;
+  }
+  std::size_t parameter_count() {
+    std::size_t n = 0;
+    for (auto* p : parameters()) n += p->size();
+    return n;
+  }
+
+  /// A Keras-style table: each layer, its output shape (H x W x C for images) and parameters.
+  std::string summary() {
+    require_built();
+    std::ostringstream out;
+    const std::string rule(78, '_'), double_rule(78, '=');
+    out << "Model: Sequential, input " << format_shape(input_shape_) << "\n" << rule << "\n";
+    out << std::left << std::setw(28) << " Layer (type)" << std::setw(18) << "Output shape" << std::setw(12)
+        << "Param #" << "Configuration\n" << double_rule << "\n";
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      auto& l = *layers_[i];
+      out << std::left << std::setw(28) << (" " + std::to_string(i) + " " + l.type())
+          << std::setw(18) << format_shape(l.output_shape()) << std::setw(12)
+          << with_commas(l.parameter_count()) << l.describe() << "\n";
+    }
+    out << double_rule << "\nTotal params: " << with_commas(parameter_count()) << "\n";
+    return out.str();
+  }
+
+  /// Sets the optimizer (copied). Needed before training.
+  void compile(const Optimizer<T>& optimizer) { optimizer_ = optimizer.clone(); }
+  Optimizer<T>* optimizer() { return optimizer_.get(); }
+
+  /// Runs the model on a batch; the result is valid until the next forward or training call.
+  const Tensor<T>& forward(const Tensor<T>& x, Mode mode = Mode::inference) {
+    require_built();
+    if (x.shape() != input_shape_)
+      fail("Sequential: input shape ", x.shape(), " does not match the model's input shape ", input_shape_);
+    if (x.batch() < 1) fail("Sequential: empty input batch");
+    activations_.resize(layers_.size());
+    const Tensor<T>* in = &x;
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      layers_[i]->forward(*in, activations_[i], mode);
+      in = &activations_[i];
+    }
+    return *in;
+  }
+
+  /// One optimization step on one batch. Returns the batch's loss and accuracy (before the
+  /// update). Throws, leaving the weights untouched, if the loss is not finite.
+  Evaluation train_on_batch(const Tensor<T>& x, const std::vector<int>& labels) {
+    if (!optimizer_) fail("Sequential: call compile(optimizer) before training");
+    const Tensor<T>& probabilities = forward(x, Mode::train);
+    Evaluation result;
+    result.loss = Loss::loss(probabilities, labels);
+    if (!std::isfinite(result.loss)) fail("training diverged: the loss is ", result.loss);
+    result.accuracy = accuracy(probabilities, labels);
+    backward(x, labels);
+    optimizer_->step(parameters());
+    return result;
+  }
+
+  /// Loss and accuracy over a whole data set, in batches (dropout off).
+  Evaluation evaluate(const Tensor<T>& x, const std::vector<int>& labels, int batch_size = 256) {
+    check_dataset(x, labels, "evaluate");
+    double loss_sum = 0.0;
+    long correct = 0;
+    for_each_batch(x, batch_size, [&](int begin, const Tensor<T>& batch) {
+      const Tensor<T>& p = forward(batch, Mode::inference);
+      batch_labels_.assign(labels.begin() + begin, labels.begin() + begin + batch.batch());
+      loss_sum += Loss::loss(p, batch_labels_) * batch.batch();
+      correct += count_correct(p, batch_labels_);
+    });
+    return {loss_sum / x.batch(), double(correct) / x.batch()};
+  }
+
+  /// Class probabilities (N x classes) for every sample, in batches.
+  Tensor<T> predict(const Tensor<T>& x, int batch_size = 256) {
+    require_built();
+    Tensor<T> out(x.batch(), output_shape());
+    for_each_batch(x, batch_size, [&](int begin, const Tensor<T>& batch) {
+      const Tensor<T>& p = forward(batch, Mode::inference);
+      std::copy(p.begin(), p.end(), out.sample(begin));
+    });
+    return out;
+  }
+
+  /// Trains for options.epochs epochs on (x, labels); see FitOptions.
+  History fit(const Tensor<T>& x, const std::vector<int>& labels, const FitOptions<T>& options) {
+    check_dataset(x, labels, "fit");
+    if (options.epochs < 0 || options.batch_size < 1)
+      fail("fit: need epochs >= 0 and batch_size >= 1, got ", options.epochs, " and ", options.batch_size);
+    if ((options.validation_x == nullptr) != (options.validation_y == nullptr))
+      fail("fit: give both validation_x and validation_y, or neither");
+    if (options.validation_x) check_dataset(*options.validation_x, *options.validation_y, "fit validation");
+    const int n = x.batch();
+    const int batches = (n + options.batch_size - 1) / options.batch_size;
+    History history;
+    std::vector<int> order(n);
+    for (int epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
+      const auto start = std::chrono::steady_clock::now();
+      std::iota(order.begin(), order.end(), 0);
+      if (options.shuffle) {
+        Rng rng(Rng::derive(options.seed, static_cast<std::uint64_t>(epoch)));
+        for (int i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<std::uint64_t>(i) + 1)]);
+      }
+      BatchLogs logs{epoch, 0, batches, 0, 0.0, 0.0};
+      double loss_sum = 0.0;
+      long correct = 0;
+      const int first_batch = epoch == options.initial_epoch ? options.initial_batch : 0;
+      for (int b = first_batch; b < batches; ++b) {
+        const int begin = b * options.batch_size;
+        const int count = std::min(options.batch_size, n - begin);
+        gather(x, labels, order.data() + begin, count);
+        if (options.augment) {
+          Rng rng(Rng::derive(Rng::derive(options.seed, 0x5eed + epoch), static_cast<std::uint64_t>(b)));
+          options.augment(batch_x_, rng);
+        }
+        Evaluation step;
+        try {
+          step = train_on_batch(batch_x_, batch_labels_);
+        } catch (const Error& e) {
+          fail("epoch ", epoch + 1, ", batch ", b + 1, ": ", e.what());
+        }
+        loss_sum += step.loss * count;
+        correct += std::lround(step.accuracy * count);
+        logs.batch = b;
+        logs.samples_seen += count;
+        logs.loss = loss_sum / logs.samples_seen;
+        logs.accuracy = double(correct) / logs.samples_seen;
+        if (options.on_batch_end && !options.on_batch_end(logs)) {
+          history.stopped = true;
+          history.next_epoch = b + 1 < batches ? epoch : epoch + 1;
+          history.next_batch = b + 1 < batches ? b + 1 : 0;
+          return history;
+        }
+      }
+      EpochLogs epoch_logs;
+      epoch_logs.epoch = epoch;
+      epoch_logs.loss = logs.loss;
+      epoch_logs.accuracy = logs.accuracy;
+      if (options.validation_x) {
+        const Evaluation v = evaluate(*options.validation_x, *options.validation_y, options.batch_size);
+        epoch_logs.has_validation = true;
+        epoch_logs.val_loss = v.loss;
+        epoch_logs.val_accuracy = v.accuracy;
+      }
+      epoch_logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      history.epochs.push_back(epoch_logs);
+      history.next_epoch = epoch + 1;
+      if (options.on_epoch_end && !options.on_epoch_end(epoch_logs)) {
+        history.stopped = epoch + 1 < options.epochs;
+        return history;
+      }
+    }
+    return history;
+  }
+
+  /// Saves the model (atomically: the file is either the old one or the complete new one). With
+  /// `with_optimizer` the optimizer state is saved too, making a checkpoint training can resume
+  /// from. `metadata` is free text stored alongside (tools keep e.g. the epoch reached there).
+  void save(const std::filesystem::path& path, bool with_optimizer = false, const std::string& metadata = "") {
+    require_built();
+    if (with_optimizer && !optimizer_) fail("Sequential: no optimizer to save; call compile first");
+    model_file::save<T>(path, input_shape_, layers_, with_optimizer ? optimizer_.get() : nullptr, metadata);
+  }
+
+  /// Loads a model saved by save(); a checkpoint comes back compiled with its optimizer state.
+  static Sequential load(const std::filesystem::path& path, std::string* metadata = nullptr) {
+    auto contents = model_file::load<T>(path);
+    Sequential model;
+    model.layers_ = std::move(contents.layers);
+    model.input_shape_ = contents.input_shape;
+    model.optimizer_ = std::move(contents.optimizer);
+    model.built_ = true;
+    if (metadata) *metadata = contents.metadata;
+    return model;
+  }
+
+ private:
+  void require_built() const {
+    if (!built_) fail("Sequential: the model is not built; call build(input_shape) first");
+  }
+
+  void check_dataset(const Tensor<T>& x, const std::vector<int>& labels, const char* what) const {
+    require_built();
+    if (x.shape() != input_shape_)
+      fail(what, ": input shape ", x.shape(), " does not match the model's input shape ", input_shape_);
+    if (labels.size() != static_cast<std::size_t>(x.batch()))
+      fail(what, ": ", labels.size(), " labels for ", x.batch(), " samples");
+    if (x.batch() == 0) fail(what, ": no samples");
+    const int classes = static_cast<int>(output_shape().size());
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] < 0 || labels[i] >= classes)
+        fail(what, ": label ", labels[i], " of sample ", i, " is outside the class range [0, ", classes, ")");
+  }
+
+  // Backpropagates the loss of the last forward(Mode::train) through every layer.
+  void backward(const Tensor<T>& x, const std::vector<int>& labels) {
+    const std::size_t count = layers_.size();
+    gradients_.resize(count);
+    std::size_t top = count;  // layers [0, top) still need their backward
+    // gradients_[i] holds dLoss/d(output of layer i).
+    if (dynamic_cast<Softmax<T>*>(layers_.back().get()) && count >= 2) {
+      // Fused softmax + cross-entropy: the gradient w.r.t. the softmax's input is (p - y) / N.
+      Loss::softmax_gradient(activations_.back(), labels, gradients_[count - 2]);
+      top = count - 1;
+    } else {
+      Loss::gradient(activations_.back(), labels, gradients_[count - 1]);
+    }
+    for (std::size_t i = top; i-- > 0;) {
+      const Tensor<T>& input = i == 0 ? x : activations_[i - 1];
+      layers_[i]->backward(input, activations_[i], gradients_[i], i == 0 ? nullptr : &gradients_[i - 1]);
+    }
+  }
+
+  // Copies the samples at `indices` into the reusable batch buffer.
+  void gather(const Tensor<T>& x, const std::vector<int>& labels, const int* indices, int count) {
+    batch_x_.resize(count, x.shape());
+    batch_labels_.resize(count);
+    const std::size_t sample = x.sample_size();
+    for (int i = 0; i < count; ++i) {
+      std::copy(x.sample(indices[i]), x.sample(indices[i]) + sample, batch_x_.sample(i));
+      batch_labels_[i] = labels[indices[i]];
+    }
+  }
+
+  // Calls f(first_index, batch) for consecutive batches of x.
+  template <typename F>
+  void for_each_batch(const Tensor<T>& x, int batch_size, F&& f) {
+    if (batch_size < 1) fail("batch size must be at least 1, got ", batch_size);
+    for (int begin = 0; begin < x.batch(); begin += batch_size) {
+      const int count = std::min(batch_size, x.batch() - begin);
+      batch_x_.resize(count, x.shape());
+      std::copy(x.sample(begin), x.sample(begin) + count * x.sample_size(), batch_x_.data());
+      f(begin, batch_x_);
+    }
+  }
+
+  static std::string format_shape(const Shape& s) {
+    if (s.rank() == 3) return std::to_string(s[1]) + "x" + std::to_string(s[2]) + "x" + std::to_string(s[0]);
+    return std::to_string(s.size());
+  }
+  static std::string with_commas(std::size_t n) {
+    std::string digits = std::to_string(n), out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+      if (i && (digits.size() - i) % 3 == 0) out += ',';
+      out += digits[i];
+    }
+    return out;
+  }
+
+  std::vector<std::unique_ptr<Layer<T>>> layers_;
+  Shape input_shape_;
+  bool built_ = false;
+  std::unique_ptr<Optimizer<T>> optimizer_;
+  std::vector<Tensor<T>> activations_;  // activations_[i]: output of layer i for the last forward
+  std::vector<Tensor<T>> gradients_;    // gradients_[i]: dLoss/d(output of layer i)
+  Tensor<T> batch_x_;                   // reusable batch buffer (gathered or sliced samples)
+  std::vector<int> batch_labels_;
+};
+
+}  // namespace minidnn

@@ -1,0 +1,20 @@
+#pragma once
+/// \file
+/// The whole minidnn library in one include: Sequential, every layer, the loss, metrics and
+/// optimizers.
+#include "minidnn/core/parallel.hpp"
+#include "minidnn/core/tensor.hpp"
+#include "minidnn/layers/avg_pool2d.hpp"
+#include "minidnn/layers/conv2d.hpp"
+#include "minidnn/layers/dense.hpp"
+#include "minidnn/layers/dropout.hpp"
+#include "minidnn/layers/flatten.hpp"
+#include "minidnn/layers/max_pool2d.hpp"
+#include "minidnn/layers/registry.hpp"
+#include "minidnn/layers/relu.hpp"
+#include "minidnn/layers/softmax.hpp"
+#include "minidnn/losses/categorical_crossentropy.hpp"
+#include "minidnn/metrics/accuracy.hpp"
+#include "minidnn/model/sequential.hpp"
+#include "minidnn/optim/adam.hpp"
+#include "minidnn/optim/sgd.hpp"

@@ -1,0 +1,173 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
+
+#include "minidnn/sequential.hpp"
+#include "support/models.hpp"
+#include "support/paths.hpp"
+
+using namespace minidnn;
+namespace fs = std::filesystem;
+
+namespace {
+
+Sequential<float> small_model(std::uint64_t seed) {
+  Sequential<float> model;
+  model.add(Conv2D<float>(4, 3, Activation::relu, 1, Padding::same));
+  model.add(MaxPool2D<float>(2));
+  model.add(AvgPool2D<float>(3, 2));
+  model.add(Flatten<float>());
+  model.add(Dense<float>(8, Activation::relu));
+  model.add(Dropout<float>(0.25));
+  model.add(ReLU<float>());
+  model.add(Dense<float>(3));
+  model.add(Softmax<float>());
+  model.build(Shape{1, 12, 12}, seed);
+  return model;
+}
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+void write_all(const fs::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+}  // namespace
+
+TEST_CASE("A saved model loads back with identical predictions", "[model_file]") {
+  const auto dir = test::scratch_dir("model_file_roundtrip");
+  auto model = small_model(3);
+  Tensor<float> x;
+  std::vector<int> y;
+  test::bar_images(64, 3, 1, x, y);
+  model.compile(Adam<float>());
+  FitOptions<float> options;
+  options.epochs = 1;
+  model.fit(x, y, options);
+  const auto expected = model.predict(x);
+  model.save(dir / "m.mdnn");
+  auto loaded = Sequential<float>::load(dir / "m.mdnn");
+  CHECK(loaded.size() == model.size());
+  CHECK(loaded.parameter_count() == model.parameter_count());
+  CHECK(loaded.optimizer() == nullptr);
+  const auto got = loaded.predict(x);
+  for (std::size_t i = 0; i < got.size(); ++i) REQUIRE(got[i] == expected[i]);
+  // No temporary files are left beside it.
+  int files = 0;
+  for (auto& entry : fs::directory_iterator(dir)) files += entry.is_regular_file();
+  CHECK(files == 1);
+}
+
+TEST_CASE("A checkpoint resumes training exactly where it stopped", "[model_file]") {
+  const auto dir = test::scratch_dir("model_file_checkpoint");
+  set_num_threads(1);
+  Tensor<float> x;
+  std::vector<int> y;
+  test::bar_images(128, 3, 2, x, y);
+  FitOptions<float> options;
+  options.epochs = 2;
+  options.batch_size = 16;
+
+  auto uninterrupted = small_model(5);
+  uninterrupted.compile(Adam<float>());
+  uninterrupted.fit(x, y, options);
+
+  auto first = small_model(5);
+  first.compile(Adam<float>());
+  FitOptions<float> stop_early = options;
+  stop_early.on_batch_end = [](const BatchLogs& l) { return !(l.epoch == 0 && l.batch == 3); };
+  const History h = first.fit(x, y, stop_early);
+  REQUIRE(h.stopped);
+  first.save(dir / "ckpt.mdnn", /*with_optimizer=*/true, "next_batch=" + std::to_string(h.next_batch));
+
+  std::string metadata;
+  auto resumed = Sequential<float>::load(dir / "ckpt.mdnn", &metadata);
+  CHECK(metadata == "next_batch=4");
+  REQUIRE(resumed.optimizer() != nullptr);
+  CHECK(resumed.optimizer()->iterations() == 4);
+  FitOptions<float> rest = options;
+  rest.initial_epoch = h.next_epoch;
+  rest.initial_batch = h.next_batch;
+  resumed.fit(x, y, rest);
+
+  const auto a = uninterrupted.parameters(), b = resumed.parameters();
+  for (std::size_t k = 0; k < a.size(); ++k)
+    for (std::size_t i = 0; i < a[k]->size(); ++i) REQUIRE(a[k]->value[i] == b[k]->value[i]);
+  set_num_threads(max_threads());
+}
+
+TEST_CASE("Truncated, corrupt and foreign files are rejected with a clear message", "[model_file]") {
+  const auto dir = test::scratch_dir("model_file_bad");
+  auto model = small_model(1);
+  model.save(dir / "good.mdnn");
+  const std::string good = read_all(dir / "good.mdnn");
+
+  SECTION("truncated") {
+    for (std::size_t keep : {std::size_t(2), std::size_t(10), good.size() / 2, good.size() - 1}) {
+      write_all(dir / "t.mdnn", good.substr(0, keep));
+      CHECK_THROWS_WITH(Sequential<float>::load(dir / "t.mdnn"),
+                        Catch::Contains("t.mdnn") && (Catch::Contains("truncated") || Catch::Contains("magic")));
+    }
+  }
+  SECTION("a flipped byte in the weights") {
+    std::string bad = good;
+    bad[good.size() / 2] ^= 0x40;
+    write_all(dir / "c.mdnn", bad);
+    CHECK_THROWS_WITH(Sequential<float>::load(dir / "c.mdnn"), Catch::Contains("checksum mismatch"));
+  }
+  SECTION("not a model file") {
+    write_all(dir / "n.mdnn", "emotion,pixels,Usage\n0,1 2 3,Training\n");
+    CHECK_THROWS_WITH(Sequential<float>::load(dir / "n.mdnn"), Catch::Contains("not a minidnn model file"));
+  }
+  SECTION("a future format version") {
+    std::string bad = good;
+    bad[4] = 9;
+    write_all(dir / "v.mdnn", bad);
+    CHECK_THROWS_WITH(Sequential<float>::load(dir / "v.mdnn"), Catch::Contains("unsupported format version 9"));
+  }
+  SECTION("trailing garbage") {
+    write_all(dir / "g.mdnn", good + "xyz");
+    CHECK_THROWS_WITH(Sequential<float>::load(dir / "g.mdnn"), Catch::Contains("unexpected bytes"));
+  }
+  SECTION("missing file") {
+    CHECK_THROWS_WITH(Sequential<float>::load(dir / "absent.mdnn"), Catch::Contains("cannot open model file"));
+  }
+}
+
+TEST_CASE("A failed save leaves the previous file untouched", "[model_file]") {
+  const auto dir = test::scratch_dir("model_file_failed_save");
+  auto model = small_model(1);
+  SECTION("the target is a directory") {
+    fs::create_directory(dir / "taken.mdnn");
+    CHECK_THROWS_WITH(model.save(dir / "taken.mdnn"), Catch::Contains("directory"));
+  }
+  SECTION("the directory is read-only") {
+    model.save(dir / "m.mdnn");
+    const std::string before = read_all(dir / "m.mdnn");
+    auto other = small_model(2);
+    ::chmod(dir.c_str(), 0555);
+    const bool writable_anyway = ::access(dir.c_str(), W_OK) == 0;  // root ignores permissions
+    if (!writable_anyway) {
+      CHECK_THROWS_WITH(other.save(dir / "m.mdnn"), Catch::Contains("cannot save"));
+      CHECK(read_all(dir / "m.mdnn") == before);
+    }
+    ::chmod(dir.c_str(), 0755);
+    if (writable_anyway) WARN("running as root: read-only directory case not exercised");
+  }
+}
+
+TEST_CASE("A model saved in float loads into a double model", "[model_file]") {
+  const auto dir = test::scratch_dir("model_file_convert");
+  auto model = small_model(4);
+  model.save(dir / "f.mdnn");
+  auto as_double = Sequential<double>::load(dir / "f.mdnn");
+  const auto a = model.parameters();
+  const auto b = as_double.parameters();
+  for (std::size_t k = 0; k < a.size(); ++k)
+    for (std::size_t i = 0; i < a[k]->size(); ++i) REQUIRE(double(a[k]->value[i]) == b[k]->value[i]);
+}

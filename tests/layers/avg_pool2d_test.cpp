@@ -1,0 +1,45 @@
+#include <catch2/catch.hpp>
+
+#include "minidnn/layers/avg_pool2d.hpp"
+#include "support/gradient_check.hpp"
+
+using namespace minidnn;
+
+TEST_CASE("AvgPool2D output size follows Keras", "[avgpool]") {
+  Rng rng(1);
+  CHECK(AvgPool2D<float>(3, 2).build(Shape{64, 16, 16}, rng) == Shape{64, 7, 7});
+  CHECK(AvgPool2D<float>(3, 2).build(Shape{128, 3, 3}, rng) == Shape{128, 1, 1});
+}
+
+TEST_CASE("AvgPool2D forward averages each full window", "[avgpool]") {
+  AvgPool2D<double> pool(3, 2);
+  Rng rng(2);
+  const Shape out = pool.build(Shape{2, 8, 9}, rng);
+  Tensor<double> x(2, pool.input_shape()), y;
+  test::fill_uniform(x, rng);
+  pool.forward(x, y, Mode::inference);
+  for (int n = 0; n < 2; ++n)
+    for (int c = 0; c < 2; ++c)
+      for (int oy = 0; oy < out.height(); ++oy)
+        for (int ox = 0; ox < out.width(); ++ox) {
+          double sum = 0;
+          for (int i = 0; i < 3; ++i)
+            for (int j = 0; j < 3; ++j) sum += x.sample(n)[(c * 8 + oy * 2 + i) * 9 + ox * 2 + j];
+          REQUIRE(y.sample(n)[(c * out.height() + oy) * out.width() + ox] == Approx(sum / 9).epsilon(1e-14));
+        }
+}
+
+TEST_CASE("AvgPool2D gradients match finite differences", "[avgpool][gradient]") {
+  SECTION("overlapping 3x3 windows, stride 2, not covering the input exactly") {
+    AvgPool2D<double> pool(3, 2);
+    Rng rng(3);
+    pool.build(Shape{2, 8, 9}, rng);
+    CHECK(test::check_layer_gradients(pool, 3).input < 1e-8);
+  }
+  SECTION("non-square pool") {
+    AvgPool2D<double> pool(Size2(2, 3), Size2(1, 2));
+    Rng rng(3);
+    pool.build(Shape{1, 5, 8}, rng);
+    CHECK(test::check_layer_gradients(pool, 2).input < 1e-8);
+  }
+}

@@ -1,0 +1,130 @@
+#include <catch2/catch.hpp>
+
+#include "minidnn/layers/conv2d.hpp"
+#include "support/gradient_check.hpp"
+
+using namespace minidnn;
+
+namespace {
+
+struct ConvCase {
+  const char* name;
+  int channels, height, width, filters;
+  Size2 kernel, stride;
+  Padding padding;
+  Activation activation;
+  int batch;
+};
+
+// Direct 7-deep loop convolution, the textbook definition, as an independent reference.
+Tensor<double> direct_conv(const Tensor<double>& x, const AlignedVector<double>& kernel,
+                           const AlignedVector<double>& bias, const ConvGeometry& g, int filters,
+                           Activation activation) {
+  Tensor<double> y(x.batch(), Shape{filters, g.out_h, g.out_w});
+  for (int n = 0; n < x.batch(); ++n)
+    for (int f = 0; f < filters; ++f)
+      for (int oy = 0; oy < g.out_h; ++oy)
+        for (int ox = 0; ox < g.out_w; ++ox) {
+          double s = bias[f];
+          for (int c = 0; c < g.channels; ++c)
+            for (int i = 0; i < g.kernel_h; ++i)
+              for (int j = 0; j < g.kernel_w; ++j) {
+                const int iy = oy * g.stride_h - g.pad_h + i, ix = ox * g.stride_w - g.pad_w + j;
+                if (iy < 0 || iy >= g.height || ix < 0 || ix >= g.width) continue;
+                s += kernel[((f * g.channels + c) * g.kernel_h + i) * g.kernel_w + j] *
+                     x.sample(n)[(c * g.height + iy) * g.width + ix];
+              }
+          if (activation == Activation::relu) s = std::max(s, 0.0);
+          y.sample(n)[(f * g.out_h + oy) * g.out_w + ox] = s;
+        }
+  return y;
+}
+
+const ConvCase kCases[] = {
+    {"3x3 valid, batch 3", 2, 7, 6, 3, 3, 1, Padding::valid, Activation::linear, 3},
+    {"5x5 valid relu (seed conv1 shape, small)", 1, 12, 12, 4, 5, 1, Padding::valid, Activation::relu, 2},
+    {"stride 2 valid, window not covering the input exactly", 2, 8, 9, 3, 3, 2, Padding::valid, Activation::linear, 2},
+    {"same padding, stride 1", 3, 6, 5, 2, 3, 1, Padding::same, Activation::linear, 2},
+    {"same padding, stride 2, even kernel", 2, 7, 8, 3, Size2(4, 2), 2, Padding::same, Activation::linear, 2},
+    {"non-square kernel and stride", 2, 9, 7, 2, Size2(2, 3), Size2(2, 1), Padding::valid, Activation::relu, 3},
+    {"pointwise 1x1", 4, 5, 5, 3, 1, 1, Padding::valid, Activation::linear, 2},
+};
+
+}  // namespace
+
+TEST_CASE("Conv2D infers Keras's output shapes", "[conv2d]") {
+  Rng rng(1);
+  CHECK(Conv2D<float>(64, 5).build(Shape{1, 48, 48}, rng) == Shape{64, 44, 44});
+  CHECK(Conv2D<float>(8, 3, Activation::linear, 2, Padding::same).build(Shape{1, 7, 8}, rng) == Shape{8, 4, 4});
+  CHECK(Conv2D<float>(8, Size2(3, 1), Activation::linear, Size2(2, 1)).build(Shape{2, 9, 5}, rng) == Shape{8, 4, 5});
+  CHECK_THROWS_WITH(Conv2D<float>(8, 5).build(Shape{1, 4, 4}, rng), Catch::Contains("larger than its input"));
+  CHECK_THROWS_WITH(Conv2D<float>(8, 3).build(Shape{16}, rng), Catch::Contains("(channels, height, width)"));
+  CHECK_THROWS_AS(Conv2D<float>(0, 3), Error);
+}
+
+TEST_CASE("Conv2D forward matches a direct convolution", "[conv2d]") {
+  for (const auto& c : kCases) {
+    SECTION(c.name) {
+      Conv2D<double> conv(c.filters, c.kernel, c.activation, c.stride, c.padding);
+      Rng rng(3);
+      conv.build(Shape{c.channels, c.height, c.width}, rng);
+      for (auto& b : conv.parameters()[1]->value) b = rng.uniform(-0.5, 0.5);
+      Tensor<double> x(c.batch, conv.input_shape());
+      test::fill_uniform(x, rng);
+      Tensor<double> y;
+      conv.forward(x, y, Mode::inference);
+      const auto expected = direct_conv(x, conv.parameters()[0]->value, conv.parameters()[1]->value,
+                                        conv.geometry(), c.filters, c.activation);
+      REQUIRE(y.shape() == expected.shape());
+      for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-12));
+    }
+  }
+}
+
+TEST_CASE("Conv2D gradients match finite differences", "[conv2d][gradient]") {
+  for (const auto& c : kCases) {
+    SECTION(c.name) {
+      Conv2D<double> conv(c.filters, c.kernel, c.activation, c.stride, c.padding);
+      Rng rng(5);
+      conv.build(Shape{c.channels, c.height, c.width}, rng);
+      const auto errors = test::check_layer_gradients(conv, c.batch);
+      CHECK(errors.input < 1e-7);
+      CHECK(errors.parameters < 1e-7);
+    }
+  }
+}
+
+TEST_CASE("Conv2D in float agrees with the double computation", "[conv2d]") {
+  Conv2D<float> conv_f(16, 3, Activation::relu);
+  Conv2D<double> conv_d(16, 3, Activation::relu);
+  Rng rf(9), rd(9);
+  conv_f.build(Shape{8, 12, 12}, rf);
+  conv_d.build(Shape{8, 12, 12}, rd);
+  Tensor<float> xf(5, conv_f.input_shape());
+  Tensor<double> xd(5, conv_d.input_shape());
+  Rng rng(2);
+  for (std::size_t i = 0; i < xf.size(); ++i) xd[i] = xf[i] = static_cast<float>(rng.uniform(-1, 1));
+  Tensor<float> yf;
+  Tensor<double> yd;
+  conv_f.forward(xf, yf, Mode::train);
+  conv_d.forward(xd, yd, Mode::train);
+  for (std::size_t i = 0; i < yf.size(); ++i) REQUIRE(yf[i] == Approx(yd[i]).margin(1e-4));
+  Tensor<float> gf(5, conv_f.output_shape()), dxf;
+  Tensor<double> gd(5, conv_d.output_shape()), dxd;
+  for (std::size_t i = 0; i < gf.size(); ++i) gd[i] = gf[i] = static_cast<float>(rng.uniform(-1, 1));
+  conv_f.backward(xf, yf, gf, &dxf);
+  conv_d.backward(xd, yd, gd, &dxd);
+  for (std::size_t i = 0; i < dxf.size(); ++i) REQUIRE(dxf[i] == Approx(dxd[i]).margin(1e-4));
+  const auto& wf = conv_f.parameters()[0]->grad;
+  const auto& wd = conv_d.parameters()[0]->grad;
+  for (std::size_t i = 0; i < wf.size(); ++i) REQUIRE(wf[i] == Approx(wd[i]).margin(1e-3));
+}
+
+TEST_CASE("Conv2D rejects an input of the wrong shape, naming both shapes", "[conv2d]") {
+  Conv2D<float> conv(4, 3);
+  Rng rng(1);
+  conv.build(Shape{1, 8, 8}, rng);
+  Tensor<float> x(2, Shape{1, 9, 8}), y;
+  CHECK_THROWS_WITH(conv.forward(x, y, Mode::inference),
+                    Catch::Contains("(1, 9, 8)") && Catch::Contains("(1, 8, 8)") && Catch::Contains("Conv2D"));
+}

@@ -1,0 +1,57 @@
+#include <catch2/catch.hpp>
+
+#include "minidnn/layers/max_pool2d.hpp"
+#include "support/gradient_check.hpp"
+
+using namespace minidnn;
+
+TEST_CASE("MaxPool2D output size follows Keras: floor((in - pool) / stride) + 1", "[maxpool]") {
+  Rng rng(1);
+  CHECK(MaxPool2D<float>(5, 2).build(Shape{64, 44, 44}, rng) == Shape{64, 20, 20});
+  CHECK(MaxPool2D<float>(2).build(Shape{3, 7, 9}, rng) == Shape{3, 3, 4});
+  CHECK(MaxPool2D<float>(Size2(3, 2), Size2(1, 2)).build(Shape{1, 5, 5}, rng) == Shape{1, 3, 2});
+  CHECK_THROWS_WITH(MaxPool2D<float>(5).build(Shape{1, 4, 8}, rng), Catch::Contains("larger than its input"));
+}
+
+TEST_CASE("MaxPool2D forward takes each window's maximum", "[maxpool]") {
+  struct Case { Size2 pool, stride; int c, h, w; };
+  for (const Case& k : {Case{5, 2, 2, 11, 12}, Case{2, 2, 3, 7, 7}, Case{Size2(3, 2), Size2(1, 2), 1, 6, 7}}) {
+    MaxPool2D<double> pool(k.pool, k.stride);
+    Rng rng(2);
+    const Shape out = pool.build(Shape{k.c, k.h, k.w}, rng);
+    Tensor<double> x(2, pool.input_shape()), y;
+    test::fill_uniform(x, rng);
+    pool.forward(x, y, Mode::inference);
+    for (int n = 0; n < 2; ++n)
+      for (int c = 0; c < k.c; ++c)
+        for (int oy = 0; oy < out.height(); ++oy)
+          for (int ox = 0; ox < out.width(); ++ox) {
+            double best = -1e300;
+            for (int i = 0; i < k.pool.h; ++i)
+              for (int j = 0; j < k.pool.w; ++j)
+                best = std::max(best, x.sample(n)[(c * k.h + oy * k.stride.h + i) * k.w + ox * k.stride.w + j]);
+            REQUIRE(y.sample(n)[(c * out.height() + oy) * out.width() + ox] == best);
+          }
+  }
+}
+
+TEST_CASE("MaxPool2D gradients match finite differences", "[maxpool][gradient]") {
+  SECTION("overlapping 5x5 windows, stride 2 (the seed model's)") {
+    MaxPool2D<double> pool(5, 2);
+    Rng rng(3);
+    pool.build(Shape{2, 12, 13}, rng);
+    CHECK(test::check_layer_gradients(pool, 3).input < 1e-7);
+  }
+  SECTION("2x2 windows that leave the last row and column uncovered") {
+    MaxPool2D<double> pool(2);
+    Rng rng(3);
+    pool.build(Shape{3, 7, 9}, rng);
+    CHECK(test::check_layer_gradients(pool, 2).input < 1e-7);
+  }
+  SECTION("non-square pool and stride") {
+    MaxPool2D<double> pool(Size2(3, 2), Size2(2, 1));
+    Rng rng(3);
+    pool.build(Shape{2, 8, 6}, rng);
+    CHECK(test::check_layer_gradients(pool, 2).input < 1e-7);
+  }
+}

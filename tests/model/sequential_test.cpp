@@ -1,0 +1,164 @@
+#include <catch2/catch.hpp>
+
+#include "minidnn/sequential.hpp"
+#include "support/gradient_check.hpp"
+#include "support/models.hpp"
+
+using namespace minidnn;
+
+TEST_CASE("The seed model has Keras's shapes and 1,485,831 parameters", "[sequential][seed]") {
+  auto model = test::seed_model<float>();
+  const std::vector<Shape> expected = {
+      {64, 44, 44}, {64, 20, 20}, {64, 18, 18}, {64, 16, 16}, {64, 7, 7}, {128, 5, 5}, {128, 3, 3},
+      {128, 1, 1},  {128},        {1024},       {1024},       {1024},     {1024},      {7},         {7}};
+  REQUIRE(model.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) CHECK(model.layer(i).output_shape() == expected[i]);
+  CHECK(model.parameter_count() == 1485831);
+  const std::string summary = model.summary();
+  CHECK_THAT(summary, Catch::Contains("Total params: 1,485,831"));
+  CHECK_THAT(summary, Catch::Contains("44x44x64"));
+  CHECK_THAT(summary, Catch::Contains("1x1x128"));
+}
+
+TEST_CASE("Whole-model gradients (fused softmax + cross-entropy) match finite differences", "[sequential][gradient]") {
+  Sequential<double> model;
+  model.add(Conv2D<double>(3, 3, Activation::relu, 1, Padding::same));
+  model.add(MaxPool2D<double>(2));
+  model.add(Conv2D<double>(4, 2, Activation::relu));
+  model.add(AvgPool2D<double>(2, 1));
+  model.add(Flatten<double>());
+  model.add(Dense<double>(6, Activation::relu));
+  model.add(Dense<double>(3));
+  model.add(Softmax<double>());
+  model.build(Shape{2, 8, 8}, 3);
+  model.compile(SGD<double>(1e-12));  // a negligible step: we only read the gradients
+  Rng rng(8);
+  Tensor<double> x(4, Shape{2, 8, 8});
+  test::fill_uniform(x, rng);
+  const std::vector<int> labels = {0, 2, 1, 2};
+  auto loss = [&] {
+    return CategoricalCrossEntropy<double>::loss(model.forward(x, Mode::train), labels);
+  };
+  model.train_on_batch(x, labels);
+  // Undo the negligible update so the finite differences see the same weights.
+  for (auto* p : model.parameters())
+    for (std::size_t i = 0; i < p->size(); ++i) p->value[i] += 1e-12 * p->grad[i];
+  double worst = 0;
+  for (auto* p : model.parameters()) {
+    for (std::size_t i = 0; i < p->size(); i += 3) {
+      const double saved = p->value[i], h = 1e-6;
+      p->value[i] = saved + h;
+      const double plus = loss();
+      p->value[i] = saved - h;
+      const double minus = loss();
+      p->value[i] = saved;
+      worst = std::max(worst, test::relative_error(p->grad[i], (plus - minus) / (2 * h)));
+    }
+  }
+  CHECK(worst < 1e-6);
+}
+
+TEST_CASE("A small CNN learns a separable image problem to at least 99%", "[sequential][learning]") {
+  Tensor<float> x, x_test;
+  std::vector<int> y, y_test;
+  test::bar_images(2000, 6, 1, x, y);
+  test::bar_images(500, 6, 2, x_test, y_test);
+  Sequential<float> model;
+  model.add(Conv2D<float>(8, 3, Activation::relu));
+  model.add(MaxPool2D<float>(2));
+  model.add(Flatten<float>());
+  model.add(Dense<float>(32, Activation::relu));
+  model.add(Dense<float>(6));
+  model.add(Softmax<float>());
+  model.build(Shape{1, 12, 12}, 1);
+  model.compile(Adam<float>(3e-3));
+  FitOptions<float> options;
+  options.epochs = 8;
+  options.batch_size = 32;
+  options.validation_x = &x_test;
+  options.validation_y = &y_test;
+  const History history = model.fit(x, y, options);
+  REQUIRE(history.epochs.size() == 8);
+  CHECK(history.epochs.back().val_accuracy >= 0.99);
+  CHECK(history.epochs.back().loss < history.epochs.front().loss);
+  CHECK(model.evaluate(x_test, y_test).accuracy == Approx(history.epochs.back().val_accuracy));
+}
+
+TEST_CASE("The same seed gives bit-identical weights and, on one thread, a bit-identical run", "[sequential][determinism]") {
+  auto train = [](std::uint64_t seed) {
+    set_num_threads(1);
+    Tensor<float> x;
+    std::vector<int> y;
+    test::bar_images(256, 4, 3, x, y);
+    Sequential<float> model;
+    model.add(Conv2D<float>(4, 3, Activation::relu));
+    model.add(Flatten<float>());
+    model.add(Dropout<float>(0.3));
+    model.add(Dense<float>(4));
+    model.add(Softmax<float>());
+    model.build(Shape{1, 12, 12}, seed);
+    std::vector<float> initial;
+    for (auto* p : model.parameters()) initial.insert(initial.end(), p->value.begin(), p->value.end());
+    model.compile(Adam<float>());
+    FitOptions<float> options;
+    options.epochs = 2;
+    options.batch_size = 32;
+    options.seed = seed;
+    model.fit(x, y, options);
+    std::vector<float> trained;
+    for (auto* p : model.parameters()) trained.insert(trained.end(), p->value.begin(), p->value.end());
+    set_num_threads(max_threads());
+    return std::make_pair(initial, trained);
+  };
+  const auto a = train(7), b = train(7), c = train(8);
+  CHECK(a.first == b.first);
+  CHECK(a.second == b.second);
+  CHECK(a.first != c.first);
+}
+
+TEST_CASE("Sequential reports misuse with the layer and shapes involved", "[sequential][errors]") {
+  Sequential<float> empty;
+  CHECK_THROWS_WITH(empty.build(Shape{1, 4, 4}), Catch::Contains("empty model"));
+
+  Sequential<float> model;
+  model.add(Conv2D<float>(2, 3));
+  model.add(Dense<float>(3));
+  CHECK_THROWS_WITH(model.build(Shape{1, 8, 8}), Catch::Contains("layer 1 (Dense)") && Catch::Contains("Flatten"));
+
+  Sequential<float> ok;
+  ok.add(Flatten<float>());
+  ok.add(Dense<float>(3));
+  ok.add(Softmax<float>());
+  ok.build(Shape{1, 4, 4});
+  CHECK_THROWS_WITH(ok.add(Dense<float>(2)), Catch::Contains("after the model was built"));
+  Tensor<float> wrong(2, Shape{1, 5, 4});
+  CHECK_THROWS_WITH(ok.forward(wrong), Catch::Contains("(1, 5, 4)") && Catch::Contains("(1, 4, 4)"));
+  Tensor<float> x(2, Shape{1, 4, 4});
+  x.fill(0.5f);
+  CHECK_THROWS_WITH(ok.train_on_batch(x, {0, 1}), Catch::Contains("compile"));
+  ok.compile(Adam<float>());
+  CHECK_THROWS_WITH(ok.train_on_batch(x, {0, 3}), Catch::Contains("label 3"));
+  CHECK_THROWS_WITH(ok.evaluate(x, {0}), Catch::Contains("1 labels for 2 samples"));
+  CHECK_THROWS_WITH(ok.fit(x, {0, -1}, FitOptions<float>{}), Catch::Contains("label -1"));
+}
+
+TEST_CASE("fit stops when a callback asks, and says where to resume", "[sequential]") {
+  Tensor<float> x;
+  std::vector<int> y;
+  test::bar_images(100, 3, 4, x, y);
+  Sequential<float> model;
+  model.add(Flatten<float>());
+  model.add(Dense<float>(3));
+  model.add(Softmax<float>());
+  model.build(Shape{1, 12, 12});
+  model.compile(Adam<float>());
+  FitOptions<float> options;
+  options.epochs = 3;
+  options.batch_size = 10;
+  options.on_batch_end = [](const BatchLogs& logs) { return !(logs.epoch == 1 && logs.batch == 4); };
+  const History h = model.fit(x, y, options);
+  CHECK(h.stopped);
+  CHECK(h.epochs.size() == 1);
+  CHECK(h.next_epoch == 1);
+  CHECK(h.next_batch == 5);
+}
