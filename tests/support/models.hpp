@@ -3,32 +3,10 @@
 #include <cmath>
 #include <vector>
 
+#include "minidnn/models/fer_tutorial.hpp"
 #include "minidnn/sequential.hpp"
 
 namespace minidnn::test {
-
-/// The Keras FER tutorial's model, for (1, 48, 48) input.
-template <typename T>
-Sequential<T> seed_model(std::uint64_t seed = 1) {
-  Sequential<T> model;
-  model.add(Conv2D<T>(64, 5, Activation::relu));
-  model.add(MaxPool2D<T>(5, 2));
-  model.add(Conv2D<T>(64, 3, Activation::relu));
-  model.add(Conv2D<T>(64, 3, Activation::relu));
-  model.add(AvgPool2D<T>(3, 2));
-  model.add(Conv2D<T>(128, 3, Activation::relu));
-  model.add(Conv2D<T>(128, 3, Activation::relu));
-  model.add(AvgPool2D<T>(3, 2));
-  model.add(Flatten<T>());
-  model.add(Dense<T>(1024, Activation::relu));
-  model.add(Dropout<T>(0.2));
-  model.add(Dense<T>(1024, Activation::relu));
-  model.add(Dropout<T>(0.2));
-  model.add(Dense<T>(7));
-  model.add(Softmax<T>());
-  model.build(Shape{1, 48, 48}, seed);
-  return model;
-}
 
 /// A small image classification problem that a tiny CNN separates: class k is a bright bar at
 /// orientation/position k on a noisy 12x12 background.

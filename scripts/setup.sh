@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages minidnn needs (run as root on Debian 12).
+#   scripts/setup.sh           what the build, the tests and the examples need
+#   scripts/setup.sh --bench   also the references the benchmarks compare against
+#                              (PyTorch, jemalloc, OpenCV's Python bindings)
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config libeigen3-dev libstb-dev catch2 libbenchmark-dev
+          zlib1g-dev libopenblas-dev fonts-dejavu-core opencv-data dataset-fashion-mnist)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(python3-torch python3-numpy libjemalloc2 python3-opencv linux-perf)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [[ $(id -u) -ne 0 ]]; then
+  if ((${#missing[@]})); then
+    echo "setup: missing packages: ${missing[*]}; run this script as root to install them" >&2
+    exit 1
+  fi
+  exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get update -q >/tmp/minidnn-apt-update.log 2>&1; then
+  if ((${#missing[@]})); then
+    echo "setup: apt-get update failed (see /tmp/minidnn-apt-update.log) and packages are missing: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: apt-get update failed; every needed package is already installed, going on" >&2
+fi
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
