@@ -1,0 +1,144 @@
+#include "minidnn/vision/image.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+
+#include "reference_file.hpp"
+#include "support/paths.hpp"
+
+using namespace minidnn;
+using namespace minidnn::vision;
+
+namespace {
+int max_abs_difference(const GreyImage& a, const GreyImage& b) {
+  REQUIRE(a.width == b.width);
+  REQUIRE(a.height == b.height);
+  int worst = 0;
+  for (std::size_t i = 0; i < a.pixels.size(); ++i) worst = std::max(worst, std::abs(int(a.pixels[i]) - int(b.pixels[i])));
+  return worst;
+}
+}  // namespace
+
+TEST_CASE("load_image reads PNG with its channels", "[vision][image]") {
+  Image img = load_image(test::vision_fixture("pattern.png"));
+  CHECK(img.width == 37);
+  CHECK(img.height == 23);
+  CHECK(img.channels == 3);
+  CHECK(img.pixels.size() == 37u * 23u * 3u);
+}
+
+TEST_CASE("load_image rejects missing and non-image files naming the path", "[vision][image]") {
+  CHECK_THROWS_WITH(load_image("/nonexistent/photo.jpg"),
+                    Catch::Matchers::Contains("/nonexistent/photo.jpg") && Catch::Matchers::Contains("cannot load image"));
+  auto dir = test::scratch_dir("image_test");
+  std::string bogus = (dir / "not_an_image.jpg").string();
+  std::ofstream(bogus) << "this is text, not a JPEG";
+  CHECK_THROWS_WITH(load_image(bogus), Catch::Matchers::Contains(bogus) && Catch::Matchers::Contains("cannot load image"));
+}
+
+TEST_CASE("to_grey matches OpenCV's cvtColor BGR2GRAY bytes", "[vision][image]") {
+  auto reference = test::read_image_reference(test::vision_fixture("image_reference.txt"));
+  GreyImage grey = to_grey(load_image(test::vision_fixture("pattern.png")));
+  CHECK(max_abs_difference(grey, reference.at("grey")) == 0);
+}
+
+TEST_CASE("to_grey follows 0.299 R + 0.587 G + 0.114 B to within rounding", "[vision][image]") {
+  // Every colour on a coarse grid, against the floating-point formula.
+  Image img(16, 16 * 16, 3);
+  for (int i = 0; i < 16 * 16 * 16; ++i) {
+    std::uint8_t* p = img.pixels.data() + 3 * i;
+    p[0] = static_cast<std::uint8_t>((i % 16) * 17);
+    p[1] = static_cast<std::uint8_t>((i / 16 % 16) * 17);
+    p[2] = static_cast<std::uint8_t>((i / 256) * 17);
+  }
+  GreyImage grey = to_grey(img);
+  for (int i = 0; i < 16 * 16 * 16; ++i) {
+    const std::uint8_t* p = img.pixels.data() + 3 * i;
+    double exact = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+    REQUIRE(std::abs(grey.pixels[i] - exact) <= 0.51);
+  }
+  // Grey and grey+alpha images keep their level; RGBA ignores alpha.
+  Image ga(2, 1, 2);
+  ga.pixels = {10, 255, 200, 0};
+  CHECK(to_grey(ga).pixels == std::vector<std::uint8_t>{10, 200});
+  Image rgba(1, 1, 4);
+  rgba.pixels = {255, 255, 255, 0};
+  CHECK(to_grey(rgba).pixels[0] == 255);
+}
+
+TEST_CASE("resize_area matches OpenCV INTER_AREA within one level", "[vision][image]") {
+  auto reference = test::read_image_reference(test::vision_fixture("image_reference.txt"));
+  GreyImage grey = reference.at("grey");
+  for (auto [w, h] : {std::pair{11, 7}, {18, 11}, {12, 23}, {5, 3}}) {
+    INFO("target " << w << "x" << h);
+    const GreyImage& expected = reference.at("area_" + std::to_string(w) + "x" + std::to_string(h));
+    CHECK(max_abs_difference(resize_area(grey, w, h), expected) <= 1);
+  }
+}
+
+TEST_CASE("resize_area averages whole blocks exactly", "[vision][image]") {
+  // Direct loop: 2x3 blocks of a float image.
+  GreyImageF img(6, 6);
+  for (int i = 0; i < 36; ++i) img.pixels[i] = static_cast<float>(i * i % 17);
+  GreyImageF small = resize_area(img, 3, 2);
+  for (int y = 0; y < 2; ++y)
+    for (int x = 0; x < 3; ++x) {
+      double sum = 0;
+      for (int dy = 0; dy < 3; ++dy)
+        for (int dx = 0; dx < 2; ++dx) sum += img.at(2 * x + dx, 3 * y + dy);
+      CHECK(small.at(x, y) == Approx(sum / 6).epsilon(1e-6));
+    }
+  CHECK_THROWS_AS(resize_area(img, 0, 3), Error);
+}
+
+TEST_CASE("resize_linear_exact matches OpenCV INTER_LINEAR_EXACT bytes", "[vision][image]") {
+  auto reference = test::read_image_reference(test::vision_fixture("image_reference.txt"));
+  GreyImage grey = reference.at("grey");
+  for (auto [w, h] : {std::pair{29, 17}, {34, 21}, {13, 9}, {50, 31}, {37, 12}}) {
+    INFO("target " << w << "x" << h);
+    const GreyImage& expected = reference.at("linear_exact_" + std::to_string(w) + "x" + std::to_string(h));
+    CHECK(max_abs_difference(resize_linear_exact(grey, w, h), expected) == 0);
+  }
+}
+
+TEST_CASE("crop copies the box and rejects boxes outside the image", "[vision][image]") {
+  GreyImage img(5, 4);
+  for (int i = 0; i < 20; ++i) img.pixels[i] = static_cast<std::uint8_t>(i);
+  GreyImage part = crop(img, Box{1, 2, 3, 2});
+  CHECK(part.pixels == std::vector<std::uint8_t>{11, 12, 13, 16, 17, 18});
+  CHECK_THROWS_WITH(crop(img, Box{3, 0, 3, 2}), Catch::Matchers::Contains("not inside"));
+  CHECK_THROWS_AS(crop(img, Box{0, 0, 0, 2}), Error);
+}
+
+TEST_CASE("draw_rectangle draws a clipped outline of the given thickness", "[vision][image]") {
+  Image img(10, 8, 3);
+  draw_rectangle(img, Box{2, 1, 6, 5}, Rgb{255, 0, 0}, 2);
+  auto red = [&](int x, int y) { return img.at(x, y, 0) == 255 && img.at(x, y, 1) == 0; };
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 10; ++x) {
+      bool inside_box = x >= 2 && x < 8 && y >= 1 && y < 6;
+      bool inside_hole = x >= 4 && x < 6 && y >= 3 && y < 4;
+      INFO(x << "," << y);
+      CHECK(red(x, y) == (inside_box && !inside_hole));
+    }
+  Image edge(4, 4, 3);
+  draw_rectangle(edge, Box{-3, -3, 5, 5}, Rgb{0, 255, 0}, 1);  // partly outside: no crash
+  CHECK(edge.at(1, 0, 1) == 255);
+  CHECK(edge.at(0, 1, 1) == 255);
+  CHECK(edge.at(0, 0, 1) == 0);
+}
+
+TEST_CASE("save_png writes a file load_image reads back", "[vision][image]") {
+  auto dir = test::scratch_dir("image_test_png");
+  Image img(7, 5, 3);
+  for (std::size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<std::uint8_t>(i * 7);
+  std::string path = (dir / "out.png").string();
+  save_png(path, img);
+  Image back = load_image(path);
+  CHECK(back.width == 7);
+  CHECK(back.channels == 3);
+  CHECK(back.pixels == img.pixels);
+  CHECK_THROWS_WITH(save_png("/nonexistent/dir/out.png", img), Catch::Matchers::Contains("/nonexistent/dir/out.png"));
+}
