@@ -195,6 +195,23 @@ TEST_CASE("CUDA GEMM: every transposition over odd and tile-edge sizes") {
           }
 }
 
+// Few and small, but covering every transposition, partial tiles and both load paths: the
+// case scripts/gpu_check.sh runs under compute-sanitizer (memcheck, racecheck).
+TEST_CASE("CUDA GEMM: small edge products", "[sanitizer]") {
+  gpu();
+  std::uint64_t seed = 50;
+  for (Transpose ta : {kNo, kYes})
+    for (Transpose tb : {kNo, kYes})
+      for (int m : {1, 130})
+        for (int n : {3, 129})
+          for (int misaligned : {0, 1}) {
+            Problem p{ta, tb, m, n, 13, 1.f, misaligned ? 0.5f : 0.f};
+            p.pad = misaligned ? 1 : 0;
+            p.offset = misaligned;
+            check_problem(p, seed++, /*integers=*/false);
+          }
+}
+
 TEST_CASE("CUDA GEMM: integer inputs give bit-exact results (no element or tile missed)") {
   gpu();
   std::uint64_t seed = 100;
