@@ -1,0 +1,9 @@
+#pragma once
+// fer's subcommands; each parses its own arguments (argv[2...]) and returns the exit code.
+namespace fer {
+int run_stats(int argc, char** argv);
+int run_train(int argc, char** argv);
+int run_eval(int argc, char** argv);
+int run_predict(int argc, char** argv);
+int run_synth(int argc, char** argv);
+}  // namespace fer

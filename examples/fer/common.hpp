@@ -1,0 +1,116 @@
+#pragma once
+// What fer's subcommands share: emotion names, where the data comes from, which model to build,
+// which device runs the GEMMs, and small output helpers.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <minidnn/datasets/fer2013.hpp>
+#include <minidnn/datasets/synthetic_faces.hpp>
+#include <minidnn/models/fer_small.hpp>
+#include <minidnn/models/fer_tutorial.hpp>
+#include <minidnn/sequential.hpp>
+#ifdef MINIDNN_HAVE_CUDA
+#include <minidnn/backend/cuda_gemm.hpp>
+#endif
+
+#include "cli.hpp"
+
+namespace fer {
+
+namespace fs = std::filesystem;
+using minidnn::datasets::fer2013::kEmotionNames;
+constexpr int kClasses = 7;
+
+/// The data a command works on: FER2013 from a file, or the embedded synthetic set.
+struct DataSource {
+  std::string path;  // empty: synthetic
+  bool synthetic() const { return path.empty(); }
+  std::string describe() const { return synthetic() ? "the embedded synthetic face set" : path; }
+};
+
+/// --data, else FER2013_CSV, else the synthetic set (said on stderr so nobody mistakes it).
+inline DataSource resolve_data(const Args& args, const char* command) {
+  DataSource source;
+  if (args.has("data")) source.path = args.get("data");
+  else if (const char* env = std::getenv("FER2013_CSV"); env && *env) source.path = env;
+  if (!source.synthetic() && !fs::exists(source.path))
+    throw minidnn::Error("data file " + source.path + " does not exist");
+  if (source.synthetic())
+    std::fprintf(stderr,
+                 "%s: no --data and no FER2013_CSV: using the embedded SYNTHETIC face set (procedurally drawn "
+                 "faces, not FER2013).\n  For the real data: --data ../shared/data/fer2013/fer2013.csv.gz\n",
+                 command);
+  return source;
+}
+
+/// The synthetic set's fixed size and seed: train, public-test (validation) and private-test splits.
+constexpr std::size_t kSyntheticTrain = 8400, kSyntheticTest = 1400;
+constexpr std::uint64_t kSyntheticSeed = 2013;
+
+/// Loads the requested splits (limited to `max_rows` each when > 0).
+inline minidnn::datasets::fer2013::Dataset load_data(const DataSource& source, bool training, bool public_test,
+                                                      bool private_test, std::size_t max_rows = 0) {
+  namespace fer2013 = minidnn::datasets::fer2013;
+  namespace synth = minidnn::datasets::synthetic_faces;
+  fer2013::Dataset data;
+  if (source.synthetic()) {
+    auto limit = [&](std::size_t n) { return max_rows ? std::min(n, max_rows) : n; };
+    if (training) data.training = synth::generate(limit(kSyntheticTrain), kSyntheticSeed, 0);
+    if (public_test) data.public_test = synth::generate(limit(kSyntheticTest), kSyntheticSeed, kSyntheticTrain);
+    if (private_test)
+      data.private_test = synth::generate(limit(kSyntheticTest), kSyntheticSeed, kSyntheticTrain + kSyntheticTest);
+    return data;
+  }
+  fer2013::LoadOptions options;
+  options.training = training;
+  options.public_test = public_test;
+  options.private_test = private_test;
+  if (max_rows) options.max_rows_per_split = max_rows;
+  return fer2013::load(source.path, options);
+}
+
+/// The architectures `--model` can name.
+inline minidnn::Sequential<float> make_model(const std::string& name, std::uint64_t seed) {
+  if (name == "seed") return minidnn::models::fer_tutorial_model<float>(seed);
+  if (name == "small") return minidnn::models::fer_small_model<float>(seed);
+  throw UsageError("unknown model '" + name + "': choose 'seed' (the tutorial's CNN) or 'small'");
+}
+
+/// Loads a model file, checking it classifies (1, 48, 48) faces into 7 emotions.
+inline minidnn::Sequential<float> load_model(const std::string& path, std::string* metadata = nullptr) {
+  auto model = minidnn::Sequential<float>::load(path, metadata);
+  if (model.input_shape() != minidnn::Shape{1, 48, 48} || model.output_shape() != minidnn::Shape{kClasses})
+    throw minidnn::Error(path + ": model takes " + model.input_shape().to_string() + " and gives " +
+                         model.output_shape().to_string() + "; fer needs (1, 48, 48) -> (7,)");
+  return model;
+}
+
+/// Chooses where GEMMs run: "cpu", "cuda" (an error without a usable GPU) or "auto" (CUDA when
+/// usable, else the CPU, saying so).
+inline void select_device(const std::string& device) {
+  if (device != "cpu" && device != "cuda" && device != "auto")
+    throw UsageError("--device must be cpu, cuda or auto, got '" + device + "'");
+  if (device == "cpu") return;
+  std::string why;
+#ifdef MINIDNN_HAVE_CUDA
+  if (minidnn::cuda::device_available(&why)) {
+    static auto backend = minidnn::cuda::make_gemm_backend();
+    minidnn::set_gemm_backend(backend.get());
+    std::fprintf(stderr, "device: CUDA GEMM backend\n");
+    return;
+  }
+#else
+  why = "this fer was built without CUDA (MINIDNN_WITH_CUDA=OFF or no nvcc)";
+#endif
+  if (device == "cuda") throw minidnn::Error("--device cuda: no usable GPU: " + why);
+  std::fprintf(stderr, "device: no usable GPU (%s); running on the CPU\n", why.c_str());
+}
+
+/// Creates the folder a file is written into.
+inline void ensure_parent(const fs::path& file) {
+  if (file.has_parent_path()) fs::create_directories(file.parent_path());
+}
+
+}  // namespace fer

@@ -1,0 +1,50 @@
+// fer: the Keras facial-expression-recognition tutorial as a command-line tool.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "cli.hpp"
+#include "commands.hpp"
+
+namespace {
+
+void print_usage() {
+  std::puts(
+      "usage: fer COMMAND [OPTIONS]\n\n"
+      "Facial expression recognition on FER2013 (48x48 grey faces, 7 emotions: Angry, Disgust, Fear,\n"
+      "Happy, Sad, Surprise, Neutral), as in the Keras tutorial.\n\n"
+      "commands:\n"
+      "  stats     rows per class and split, and the class-distribution chart\n"
+      "  train     train a model (Training rows), validating on PublicTest each epoch\n"
+      "  eval      loss, accuracy, per-class report and confusion matrix of a model\n"
+      "  predict   find faces in photos and classify their expressions\n"
+      "  synth     write the embedded synthetic face set as a FER2013-format CSV\n\n"
+      "`fer COMMAND --help` describes each command. Data: --data FILE or FER2013_CSV; without either,\n"
+      "fer uses a synthetic set of drawn faces (and says so).");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    print_usage();
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  try {
+    if (command == "stats") return fer::run_stats(argc, argv);
+    if (command == "train") return fer::run_train(argc, argv);
+    if (command == "eval") return fer::run_eval(argc, argv);
+    if (command == "predict") return fer::run_predict(argc, argv);
+    if (command == "synth") return fer::run_synth(argc, argv);
+    std::fprintf(stderr, "fer: unknown command '%s' (try fer --help)\n", command.c_str());
+    return 2;
+  } catch (const fer::UsageError& e) {
+    std::fprintf(stderr, "%s\n  (try fer %s --help)\n", e.what(), command.c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fer %s: error: %s\n", command.c_str(), e.what());
+    return 1;
+  }
+}
