@@ -48,7 +48,7 @@ inline const char* usage_name(Usage usage) { return kUsageNames[static_cast<int>
 
 /// The one conversion from stored grey level to network input, [0, 255] -> [0, 1]; everything
 /// that turns FER2013-style bytes into floats goes through it so round trips are exact.
-inline float grey_to_unit(std::uint8_t grey) { return static_cast<float>(grey) * (1.0f / 255.0f); }
+inline float grey_to_unit(std::uint8_t grey) { return static_cast<float>(grey) / 255.0f; }
 
 /// One parsed CSV row.
 struct Row {

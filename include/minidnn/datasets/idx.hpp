@@ -67,7 +67,7 @@ inline ByteArray read_bytes(const std::string& path, int expected_rank = 0) {
 inline Tensor<float> read_images(const std::string& path) {
   const ByteArray raw = read_bytes(path, 3);
   Tensor<float> images(raw.dims[0], Shape{1, raw.dims[1], raw.dims[2]});
-  for (std::size_t i = 0; i < raw.data.size(); ++i) images[i] = static_cast<float>(raw.data[i]) * (1.0f / 255.0f);
+  for (std::size_t i = 0; i < raw.data.size(); ++i) images[i] = static_cast<float>(raw.data[i]) / 255.0f;
   return images;
 }
 
