@@ -20,7 +20,7 @@
 namespace fer {
 
 namespace fs = std::filesystem;
-using minidnn::datasets::fer2013::kEmotionNames;
+using minidnn::fer2013::kEmotionNames;
 constexpr int kClasses = 7;
 
 /// The data a command works on: FER2013 from a file, or the embedded synthetic set.
@@ -50,10 +50,10 @@ constexpr std::size_t kSyntheticTrain = 8400, kSyntheticTest = 1400;
 constexpr std::uint64_t kSyntheticSeed = 2013;
 
 /// Loads the requested splits (limited to `max_rows` each when > 0).
-inline minidnn::datasets::fer2013::Dataset load_data(const DataSource& source, bool training, bool public_test,
+inline minidnn::fer2013::Dataset load_data(const DataSource& source, bool training, bool public_test,
                                                       bool private_test, std::size_t max_rows = 0) {
-  namespace fer2013 = minidnn::datasets::fer2013;
-  namespace synth = minidnn::datasets::synthetic_faces;
+  namespace fer2013 = minidnn::fer2013;
+  namespace synth = minidnn::synthetic_faces;
   fer2013::Dataset data;
   if (source.synthetic()) {
     auto limit = [&](std::size_t n) { return max_rows ? std::min(n, max_rows) : n; };

@@ -56,7 +56,7 @@ int run_eval(int argc, char** argv) {
   auto model = load_model(args.get("model"));
   const DataSource source = resolve_data(args, "fer eval");
   const auto data = load_data(source, true, true, true);
-  namespace fer2013 = minidnn::datasets::fer2013;
+  namespace fer2013 = minidnn::fer2013;
   bool any = false;
   for (auto usage : {fer2013::Usage::Training, fer2013::Usage::PublicTest, fer2013::Usage::PrivateTest}) {
     const auto& split = data.split(usage);

@@ -14,7 +14,7 @@ int run_stats(int argc, char** argv) {
       .option("out", "FILE", "class_distribution.png", "the chart to write");
   if (!args.parse(argc, argv, 2)) return 0;
   const DataSource source = resolve_data(args, "fer stats");
-  namespace fer2013 = minidnn::datasets::fer2013;
+  namespace fer2013 = minidnn::fer2013;
   fer2013::Dataset data;
   if (source.synthetic()) {
     data = load_data(source, true, true, true);

@@ -18,7 +18,7 @@ int run_synth(int argc, char** argv) {
   const int count = args.get_int("count", 1, 10000000);
   const auto seed = static_cast<std::uint64_t>(args.get_int("seed", 0, 2147483647));
   ensure_parent(args.get("out"));
-  minidnn::datasets::synthetic_faces::write_csv(args.get("out"), static_cast<std::size_t>(count), seed);
+  minidnn::synthetic_faces::write_csv(args.get("out"), static_cast<std::size_t>(count), seed);
   std::printf("wrote %d synthetic faces to %s\n", count, args.get("out").c_str());
   return 0;
 }

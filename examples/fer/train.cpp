@@ -150,7 +150,7 @@ int run_train(int argc, char** argv) {
   const int train_rows = args.get_int("train-rows", 0, 1 << 30), val_rows = args.get_int("val-rows", 0, 1 << 30);
   std::printf("Loading %s ...\n", source.describe().c_str());
   auto data = load_data(source, true, true, false, 0);
-  auto truncate = [](minidnn::datasets::fer2013::Split& split, int rows) {
+  auto truncate = [](minidnn::fer2013::Split& split, int rows) {
     if (rows <= 0 || rows >= split.size()) return;
     split.labels.resize(rows);
     split.images.resize(rows, split.images.shape());
