@@ -125,6 +125,7 @@ int run_train(int argc, char** argv) {
   if (threads > 0) minidnn::set_num_threads(threads);
   select_device(args.get("device"));
 
+  const DataSource source = resolve_data(args, "fer train");
   RunState state;
   minidnn::Sequential<float> model;
   if (args.has("resume")) {
@@ -139,6 +140,14 @@ int run_train(int argc, char** argv) {
     state.model = args.get("model");
     state.epochs = args.get_int("epochs", 1, 100000);
     state.batch = args.get_int("batch", 1, 65536);
+    if (source.synthetic()) {
+      // The embedded set is a quick demonstration: a small model learns it in a few epochs.
+      if (!args.has("model")) state.model = "small";
+      if (!args.has("epochs")) state.epochs = 3;
+      if (!args.has("batch")) state.batch = 64;
+      std::fprintf(stderr, "fer train: synthetic data: %s model, %d epochs, batch %d unless given\n", state.model.c_str(),
+                   state.epochs, state.batch);
+    }
     state.lr = args.get_double("lr", 1e-12, 10.0);
     state.seed = static_cast<std::uint64_t>(args.get_int("seed", 0, 2147483647));
     state.augment = args.flag_set("augment");
@@ -146,7 +155,6 @@ int run_train(int argc, char** argv) {
     model.compile(minidnn::Adam<float>(state.lr));
   }
 
-  const DataSource source = resolve_data(args, "fer train");
   const int train_rows = args.get_int("train-rows", 0, 1 << 30), val_rows = args.get_int("val-rows", 0, 1 << 30);
   std::printf("Loading %s ...\n", source.describe().c_str());
   auto data = load_data(source, true, true, false, 0);

@@ -1,0 +1,171 @@
+// The fer tool from the outside, as a user runs it: exit codes, messages, files written.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <stb_image.h>
+
+#include "support/json_check.hpp"
+#include "support/paths.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+Run fer(const std::string& arguments, const fs::path& cwd) {
+  const std::string command = "cd '" + cwd.string() + "' && '" FER_BINARY "' " + arguments + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  std::array<char, 4096> buffer;
+  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// Decodes a PNG and checks it is a real picture: expected size, several colours.
+void check_png(const fs::path& path, int min_width, int min_height) {
+  int w = 0, h = 0, c = 0;
+  unsigned char* pixels = stbi_load(path.c_str(), &w, &h, &c, 3);
+  REQUIRE(pixels != nullptr);
+  CHECK(w >= min_width);
+  CHECK(h >= min_height);
+  int distinct = 0;
+  for (int i = 3; i < w * h * 3 && distinct < 50; i += 3 * 97) distinct += pixels[i] != pixels[0];
+  stbi_image_free(pixels);
+  CHECK(distinct > 10);
+}
+
+fs::path trained_small_model() {
+  static const fs::path dir = minidnn::test::scratch_dir("fer_model");
+  static bool trained = false;
+  if (!trained) {
+    const Run r = fer("train --model small --epochs 1 --batch 64 --train-rows 700 --val-rows 140 --out m.mdnn", dir);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    trained = true;
+  }
+  return dir / "m.mdnn";
+}
+
+}  // namespace
+
+TEST_CASE("fer: --help, unknown commands and flags", "[fer][cli]") {
+  const auto dir = minidnn::test::scratch_dir("fer_cli");
+  Run r = fer("--help", dir);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("predict"));
+  for (const char* command : {"stats", "train", "eval", "predict", "synth"}) {
+    r = fer(std::string(command) + " --help", dir);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("usage: fer " + std::string(command)));
+  }
+  r = fer("frobnicate", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("unknown command 'frobnicate'"));
+  r = fer("train --epoch 3", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("unknown option '--epoch'"));
+  r = fer("train --epochs many", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--epochs must be an integer"));
+  r = fer("train --batch", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("needs a value"));
+}
+
+TEST_CASE("fer: missing and wrong files give a message naming them and a non-zero exit", "[fer][cli]") {
+  const auto dir = minidnn::test::scratch_dir("fer_files");
+  Run r = fer("train --data no_such.csv", dir);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("no_such.csv"));
+  r = fer("eval --model no_such.mdnn", dir);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("no_such.mdnn"));
+  std::ofstream(dir / "fake.mdnn") << "emotion,pixels,Usage\n";
+  r = fer("predict --model fake.mdnn x.png", dir);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("fake.mdnn") && Catch::Contains("not a minidnn model file"));
+  std::ofstream(dir / "bad.csv") << "emotion,pixels,Usage\n9,1 2 3,Training\n";
+  r = fer("eval --model " + trained_small_model().string() + " --data bad.csv", dir);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("bad.csv:2"));
+}
+
+TEST_CASE("fer synth and stats: a FER2013-format file and its class chart", "[fer]") {
+  const auto dir = minidnn::test::scratch_dir("fer_synth");
+  Run r = fer("synth --out faces.csv --count 700", dir);
+  REQUIRE(r.exit_code == 0);
+  r = fer("stats --data faces.csv --out dist.png", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("total"));
+  CHECK_THAT(r.output, Catch::Contains("700"));
+  check_png(dir / "dist.png", 400, 200);
+}
+
+TEST_CASE("fer train, eval: model, history, curves and confusion matrix are written", "[fer]") {
+  const auto model = trained_small_model();
+  const auto dir = model.parent_path();
+  CHECK(fs::exists(dir / "m.history.csv"));
+  CHECK(fs::exists(dir / "m.mdnn.ckpt"));
+  check_png(dir / "m.curves.png", 400, 200);
+  std::ifstream history(dir / "m.history.csv");
+  std::string header;
+  std::getline(history, header);
+  CHECK(header == "epoch,loss,accuracy,val_loss,val_accuracy,seconds");
+  const Run r = fer("eval --model m.mdnn --out-dir eval", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("PublicTest") && Catch::Contains("precision"));
+  check_png(dir / "eval" / "confusion_PublicTest.png", 400, 300);
+}
+
+TEST_CASE("fer train --resume continues from the checkpoint", "[fer]") {
+  const auto dir = minidnn::test::scratch_dir("fer_resume");
+  Run r = fer("train --model small --epochs 1 --batch 64 --train-rows 300 --val-rows 70 --out r.mdnn", dir);
+  REQUIRE(r.exit_code == 0);
+  r = fer("train --resume r.mdnn.ckpt --epochs 2 --train-rows 300 --val-rows 70 --out r.mdnn", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("Resuming") && Catch::Contains("Epoch 2/2"));
+  r = fer("train --resume r.mdnn --out x.mdnn", dir);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("not a fer training checkpoint"));
+}
+
+TEST_CASE("fer predict on a real photo: six faces, an annotated PNG and valid JSON", "[fer][faces]") {
+  const auto photo = minidnn::test::shared_dir() / "data" / "faces" / "bbt4.jpg";
+  REQUIRE(fs::exists(photo));
+  const auto dir = minidnn::test::scratch_dir("fer_predict");
+  Run r = fer("predict --model " + trained_small_model().string() + " --json --out pictures '" + photo.string() + "'", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto start = r.output.find('[');
+  REQUIRE(start != std::string::npos);
+  const std::string json = r.output.substr(start);
+  CHECK(minidnn::test::is_valid_json(json));
+  std::size_t faces = 0;
+  for (std::size_t at = json.find("\"box\""); at != std::string::npos; at = json.find("\"box\"", at + 1)) ++faces;
+  CHECK(faces == 6);
+  check_png(dir / "pictures" / "bbt4_annotated.png", 700, 400);
+  check_png(dir / "pictures" / "bbt4_face1.png", 400, 200);
+
+  r = fer("predict --model " + trained_small_model().string() + " --out pictures '" +
+              (minidnn::test::shared_dir() / "data" / "faces" / "camera.png").string() + "' not_there.jpg",
+          dir);
+  CHECK(r.exit_code == 1);  // the missing file is an error ...
+  CHECK_THAT(r.output, Catch::Contains("no face found"));  // ... but the other photo was processed
+  CHECK_THAT(r.output, Catch::Contains("not_there.jpg"));
+}

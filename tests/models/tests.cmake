@@ -1,0 +1,1 @@
+target_link_libraries(test_models_fer_small_test PRIVATE ZLIB::ZLIB)
