@@ -41,6 +41,8 @@ struct GemmBlocking {
   /// Below this many multiply-adds a product runs on one thread: starting a parallel region
   /// would cost more than it saves.
   static constexpr double min_parallel_madds = 1 << 21;
+  /// Blocks of C per thread in a multi-threaded product (see gemm()).
+  static constexpr int blocks_per_thread = 4;
 };
 
 /// The calling thread's packing buffer, grown on demand and kept for the next call.
@@ -130,8 +132,10 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, T alpha, const T* a, 
   if (!in_parallel_region() && madds >= 2 * Blocking::min_parallel_madds)
     threads = std::min<double>(max_threads(), madds / Blocking::min_parallel_madds);
 
-  // Split C into `threads` independent blocks: whole B panels of columns if there are enough,
-  // else whole register tiles of rows (narrow outputs such as a 7-class dense layer).
+  // Split C into independent blocks of whole B panels of columns if there are enough, else of
+  // whole register tiles of rows (narrow outputs such as a 7-class dense layer). There are a few
+  // blocks per thread, handed out dynamically: on a shared machine a thread that starts late
+  // then takes fewer blocks instead of holding everyone at the closing barrier.
   constexpr int panel = Blocking::panel;
   constexpr int mr = Simd<T>::rows;
   const int column_units = (n + panel - 1) / panel;
@@ -143,29 +147,23 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, T alpha, const T* a, 
     gemm_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
+  const int units_per_block = std::max(1, units / (Blocking::blocks_per_thread * threads));
+  const int blocks = (units + units_per_block - 1) / units_per_block;
 
-#pragma omp parallel num_threads(threads)
-  {
-#ifdef _OPENMP
-    const int team = omp_get_num_threads();
-#else
-    const int team = 1;
-#endif
-    const int t = thread_index();
-    const int first = static_cast<int>(static_cast<long>(units) * t / team);
-    const int last = static_cast<int>(static_cast<long>(units) * (t + 1) / team);
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+  for (int block = 0; block < blocks; ++block) {
+    const int first = block * units_per_block;
+    const int last = std::min(units, first + units_per_block);
     if (split_columns) {
       const int j0 = first * panel, j1 = std::min(n, last * panel);
-      if (j1 > j0)
-        gemm_serial(trans_a, trans_b, m, j1 - j0, k, alpha, a, lda,
-                    trans_b ? b + static_cast<std::ptrdiff_t>(j0) * ldb : b + j0, ldb, beta,
-                    c + j0, ldc);
+      gemm_serial(trans_a, trans_b, m, j1 - j0, k, alpha, a, lda,
+                  trans_b ? b + static_cast<std::ptrdiff_t>(j0) * ldb : b + j0, ldb, beta, c + j0,
+                  ldc);
     } else {
       const int i0 = first * mr, i1 = std::min(m, last * mr);
-      if (i1 > i0)
-        gemm_serial(trans_a, trans_b, i1 - i0, n, k, alpha,
-                    trans_a ? a + i0 : a + static_cast<std::ptrdiff_t>(i0) * lda, lda, b, ldb, beta,
-                    c + static_cast<std::ptrdiff_t>(i0) * ldc, ldc);
+      gemm_serial(trans_a, trans_b, i1 - i0, n, k, alpha,
+                  trans_a ? a + i0 : a + static_cast<std::ptrdiff_t>(i0) * lda, lda, b, ldb, beta,
+                  c + static_cast<std::ptrdiff_t>(i0) * ldc, ldc);
     }
   }
 }
