@@ -12,6 +12,7 @@
 /// Threading: called outside a parallel region, the CPU kernel uses all OpenMP threads; called
 /// inside one (e.g. a layer looping over samples in parallel), it runs on the calling thread.
 #include <atomic>
+#include <type_traits>
 
 #include "minidnn/backend/cpu_gemm.hpp"
 #include "minidnn/core/error.hpp"
