@@ -27,6 +27,8 @@ void print_usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line-buffered even into a pipe or log file, so progress shows up as it happens.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     print_usage();
     return argc < 2 ? 2 : 0;
