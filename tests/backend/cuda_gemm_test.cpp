@@ -29,6 +29,7 @@ TEST_CASE("CUDA GEMM backend") {
 #include "minidnn/backend/gemm.hpp"
 #include "minidnn/core/error.hpp"
 #include "minidnn/core/random.hpp"
+#include "minidnn/models/fer_tutorial.hpp"
 
 namespace {
 
@@ -362,6 +363,36 @@ TEST_CASE("CUDA GEMM: bad arguments throw minidnn::Error") {
                   minidnn::Error);
   CHECK_THROWS_AS(gpu().sgemm(kNo, kNo, 4, 4, 4, 1.f, nullptr, 4, b.data(), 4, 0.f, c.data(), 4),
                   minidnn::Error);
+}
+
+TEST_CASE("CUDA GEMM: one training step of the seed model matches the CPU") {
+  CudaGemmBackend& backend = gpu();
+  auto cpu_model = minidnn::models::fer_tutorial_model<float>(11);
+  auto gpu_model = minidnn::models::fer_tutorial_model<float>(11);
+  cpu_model.compile(minidnn::Adam<float>());
+  gpu_model.compile(minidnn::Adam<float>());
+  minidnn::Tensor<float> x(32, minidnn::Shape{1, 48, 48});
+  minidnn::Rng rng(5);
+  for (auto& v : x) v = static_cast<float>(rng.uniform());
+  std::vector<int> labels(32);
+  for (int i = 0; i < 32; ++i) labels[i] = i % 7;
+
+  const auto cpu_result = cpu_model.train_on_batch(x, labels);
+  minidnn::set_gemm_backend(&backend);
+  const auto gpu_result = gpu_model.train_on_batch(x, labels);
+  minidnn::set_gemm_backend(nullptr);
+
+  CHECK(gpu_result.loss == Approx(cpu_result.loss).epsilon(1e-4));
+  const auto a = cpu_model.parameters(), b = gpu_model.parameters();
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    double worst = 0, scale = 0;
+    for (std::size_t i = 0; i < a[k]->size(); ++i) {
+      worst = std::max(worst, double(std::abs(a[k]->grad[i] - b[k]->grad[i])));
+      scale = std::max(scale, double(std::abs(a[k]->grad[i])));
+    }
+    INFO("parameter " << k << " (" << a[k]->name << "): max grad difference " << worst << " of " << scale);
+    CHECK(worst <= 1e-3 * scale + 1e-7);
+  }
 }
 
 #endif  // MINIDNN_HAVE_CUDA
