@@ -162,51 +162,45 @@ def main():
         report(mode, batch, threads, times, args)
 
 
-# Maps profiler op names to the seed model's layer types (forward / backward).
-LAYER_OF_OP = [
-    ("convolution_backward", "Conv2D backward"),
-    ("mkldnn_convolution", "Conv2D forward"),
-    ("_convolution", "Conv2D forward"),
-    ("max_pool2d_with_indices_backward", "MaxPool2D backward"),
-    ("max_pool2d", "MaxPool2D forward"),
-    ("avg_pool2d_backward", "AvgPool2D backward"),
-    ("avg_pool2d", "AvgPool2D forward"),
-    ("threshold_backward", "ReLU backward"),
-    ("relu", "ReLU forward"),
-    ("addmm", "Dense forward"),
-    ("mm", "Dense backward"),
-    ("native_dropout_backward", "Dropout backward"),
-    ("native_dropout", "Dropout forward"),
-    ("dropout", "Dropout forward"),
-    ("log_softmax_backward", "Softmax+loss backward"),
-    ("nll_loss_backward", "Softmax+loss backward"),
-    ("log_softmax", "Softmax+loss forward"),
-    ("nll_loss", "Softmax+loss forward"),
-    ("softmax", "Softmax+loss forward"),
-    ("_foreach", "Adam step"),
-    ("addcdiv", "Adam step"),
-    ("addcmul", "Adam step"),
-    ("lerp", "Adam step"),
-    ("sqrt", "Adam step"),
-]
-
-
-def layer_of(op_name):
-    name = op_name.replace("aten::", "")
-    for key, layer in LAYER_OF_OP:
-        if name == key or name.startswith(key):
-            return layer
-    return None
+# The profiler events that stand for a whole layer's forward or backward (their total CPU time,
+# children included, so nothing is counted twice): the functional ops nn.Module.forward calls, and
+# the autograd nodes backward runs.
+LAYER_OF_EVENT = {
+    "aten::conv2d": "Conv2D forward",
+    "aten::relu": "ReLU forward",
+    "aten::max_pool2d": "MaxPool2D forward",
+    "aten::avg_pool2d": "AvgPool2D forward",
+    "aten::flatten": "Flatten forward",
+    "aten::linear": "Dense forward",
+    "aten::dropout": "Dropout forward",
+    "aten::softmax": "Softmax (+ loss) forward",
+    "aten::cross_entropy_loss": "Softmax (+ loss) forward",
+    "ConvolutionBackward0": "Conv2D backward",
+    "ReluBackward0": "ReLU backward",
+    "MaxPool2DWithIndicesBackward0": "MaxPool2D backward",
+    "AvgPool2DBackward0": "AvgPool2D backward",
+    "ViewBackward0": "Flatten backward",
+    "ReshapeAliasBackward0": "Flatten backward",
+    "AddmmBackward0": "Dense backward",
+    "TBackward0": "Dense backward",
+    "NativeDropoutBackward0": "Dropout backward",
+    "MulBackward0": "Dropout backward",
+    "LogSoftmaxBackward0": "Softmax (+ loss) backward",
+    "NllLossBackward0": "Softmax (+ loss) backward",
+    "torch::autograd::AccumulateGrad": "gradient accumulation",
+    "Optimizer.step#Adam.step": "Adam step",
+    "Optimizer.zero_grad#Adam.zero_grad": "Adam step",
+}
 
 
 def profile(torch, model, inputs, train_step, infer, args):
-    """Prints self CPU time per layer type (averaged over a few steps) for train and infer."""
+    """Prints the CPU time per layer type of a training step and an inference batch."""
     from torch.profiler import ProfilerActivity, profile as torch_profile
 
     torch.set_num_threads(args.threads)
-    steps = 5
+    steps = max(args.min_iters, 3)
     for title, prepare, run in [
-        ("train step", model.train, lambda x, y: train_step(x, y)),
+        ("training step", model.train, lambda x, y: train_step(x, y)),
         ("inference", model.eval, lambda x, y: infer(x)),
     ]:
         prepare()
@@ -217,25 +211,20 @@ def profile(torch, model, inputs, train_step, infer, args):
         with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
             for _ in range(steps):
                 run(x, y)
-        wall = (time.perf_counter() - start) / steps
-        by_layer, other = {}, {}
+        wall_ms = (time.perf_counter() - start) / steps * 1e3
+        by_layer = {}
         for event in prof.key_averages():
-            ms = event.self_cpu_time_total / 1e3 / steps
-            layer = layer_of(event.key)
+            layer = LAYER_OF_EVENT.get(event.key)
             if layer:
-                by_layer[layer] = by_layer.get(layer, 0.0) + ms
-            elif ms > 0.05:
-                other[event.key] = other.get(event.key, 0.0) + ms
-        total = sum(by_layer.values()) + sum(other.values())
+                by_layer[layer] = by_layer.get(layer, 0.0) + event.cpu_time_total / 1e3 / steps
         print(f"## PyTorch {torch.__version__} {title}, batch {args.batch}, {args.threads} threads, "
-              f"{args.memory_format}: {wall * 1e3:.1f} ms per step under the profiler "
-              f"(profiler self CPU total {total:.1f} ms)")
-        print("| layer type | ms per step | share |")
+              f"{args.memory_format}: {wall_ms:.1f} ms per step under the profiler")
+        print("| layer type | ms per step | share of the step |")
         print("|---|---:|---:|")
         for layer, ms in sorted(by_layer.items(), key=lambda kv: -kv[1]):
-            print(f"| {layer} | {ms:.2f} | {100 * ms / total:.1f}% |")
-        for op, ms in sorted(other.items(), key=lambda kv: -kv[1]):
-            print(f"| other: {op} | {ms:.2f} | {100 * ms / total:.1f}% |")
+            print(f"| {layer} | {ms:.2f} | {100 * ms / wall_ms:.1f}% |")
+        rest = wall_ms - sum(by_layer.values())
+        print(f"| rest (Python, autograd engine, profiler) | {rest:.2f} | {100 * rest / wall_ms:.1f}% |")
         print()
 
 
