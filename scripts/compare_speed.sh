@@ -7,6 +7,7 @@
 #
 #   scripts/compare_speed.sh                 # 5 rounds, 2 threads, batch 256
 #   ROUNDS=3 THREADS=2 MIN_TIME=3 scripts/compare_speed.sh
+#   TABLE_ONLY=1 scripts/compare_speed.sh    # only re-print the table of the last run's results
 #
 # Modes: training step (forward + backward + Adam) and inference at batch $BATCH on $THREADS
 # threads; one-image latency on 1 thread. minidnn runs in a plain environment with
@@ -32,6 +33,7 @@ for tool in /usr/bin/time "$PYTHON"; do
 done
 [[ -f $JEMALLOC ]] || { echo "compare_speed: $JEMALLOC is missing (apt-get install libjemalloc2)" >&2; exit 1; }
 
+if [[ ${TABLE_ONLY:-0} != 1 ]]; then
 # Our timing program, built (Release, -march=native) if needed.
 if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMINIDNN_BUILD_BENCH=ON \
@@ -73,6 +75,8 @@ for ((round = 1; round <= ROUNDS; ++round)); do
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT_DIR/machine.txt"
+fi
+results=$OUT_DIR/results.jsonl
 
 "$PYTHON" - "$results" "$OUT_DIR/machine.txt" <<'PY' | tee "$OUT_DIR/table.md"
 import json, statistics, sys
@@ -81,6 +85,15 @@ def pick(impl, mode, key):
     return [r[key] for r in runs if r["impl"] == impl and r["mode"] == mode]
 def med(impl, mode, key):
     return statistics.median(pick(impl, mode, key))
+def paired(mode, key, invert=False):
+    # Median over rounds of the ratio within each round: runs of one round saw similar load.
+    ratios = []
+    for rnd in sorted({x["round"] for x in runs}):
+        o = [x[key] for x in runs if x["impl"] == "minidnn" and x["mode"] == mode and x["round"] == rnd]
+        t = [x[key] for x in runs if x["impl"] == "pytorch" and x["mode"] == mode and x["round"] == rnd]
+        if o and t:
+            ratios.append(t[0] / o[0] if invert else o[0] / t[0])
+    return statistics.median(ratios)
 def spread(impl, mode, key):
     v = pick(impl, mode, key)
     return f"{min(v):.0f}–{max(v):.0f}" if key == "images_per_s" else f"{min(v):.2f}–{max(v):.2f}"
@@ -88,14 +101,14 @@ r = {m: next(x for x in runs if x["mode"] == m) for m in ("train", "infer", "lat
 rounds = max(x["round"] for x in runs)
 print("\n".join(open(sys.argv[2]).read().strip().splitlines()))
 print(f"rounds: {rounds} (alternating), torch {next(x['torch'] for x in runs if x['impl'] == 'pytorch')}\n")
-print("| measure | minidnn (median) | PyTorch (median) | speed ours/PyTorch | minidnn range | PyTorch range |")
-print("|---|---:|---:|---:|---:|---:|")
+print("| measure | minidnn (median) | PyTorch (median) | speed ours/PyTorch (ratio of medians) | median of per-round ratios | minidnn range | PyTorch range |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for mode, title in (("train", f"training images/s, batch {r['train']['batch']}, {r['train']['threads']} threads"),
                     ("infer", f"inference images/s, batch {r['infer']['batch']}, {r['infer']['threads']} threads")):
     o, t = med("minidnn", mode, "images_per_s"), med("pytorch", mode, "images_per_s")
-    print(f"| {title} | {o:.0f} | {t:.0f} | {o / t:.2f} | {spread('minidnn', mode, 'images_per_s')} | {spread('pytorch', mode, 'images_per_s')} |")
+    print(f"| {title} | {o:.0f} | {t:.0f} | {o / t:.2f} | {paired(mode, 'images_per_s'):.2f} | {spread('minidnn', mode, 'images_per_s')} | {spread('pytorch', mode, 'images_per_s')} |")
 o, t = med("minidnn", "latency", "ms_per_batch"), med("pytorch", "latency", "ms_per_batch")
-print(f"| latency ms, batch 1, 1 thread | {o:.2f} | {t:.2f} | {t / o:.2f} | {spread('minidnn', 'latency', 'ms_per_batch')} | {spread('pytorch', 'latency', 'ms_per_batch')} |")
+print(f"| latency ms, batch 1, 1 thread | {o:.2f} | {t:.2f} | {t / o:.2f} | {paired('latency', 'ms_per_batch', invert=True):.2f} | {spread('minidnn', 'latency', 'ms_per_batch')} | {spread('pytorch', 'latency', 'ms_per_batch')} |")
 o, t = med("minidnn", "train", "peak_rss_kb") / 1024, med("pytorch", "train", "peak_rss_kb") / 1024
-print(f"| peak resident memory of a training run, MiB | {o:.0f} | {t:.0f} | {t / o:.2f} (PyTorch/ours) | | |")
+print(f"| peak resident memory of a training run, MiB | {o:.0f} | {t:.0f} | {t / o:.2f} (PyTorch/ours) | | | |")
 PY
