@@ -11,9 +11,10 @@
 #include <vector>
 
 #include <stb_image.h>
-#include <stb_image_write.h>
 
 #include "minidnn/core/error.hpp"
+#include "minidnn/io/png_file.hpp"
+#include "minidnn/viz/rgb.hpp"
 
 namespace minidnn::vision {
 
@@ -76,10 +77,8 @@ struct Box {
   }
 };
 
-/// An 8-bit RGB colour for drawing.
-struct Rgb {
-  std::uint8_t r = 0, g = 0, b = 0;
-};
+/// An 8-bit RGB colour for drawing (the one colour type of vision and viz).
+using viz::Rgb;
 
 /// Loads a JPEG, PNG, BMP (or other stb_image format) with its channels as stored (1 to 4).
 /// Unreadable or undecodable files throw an Error with the path and stb's reason. Like OpenCV,
@@ -354,12 +353,9 @@ inline Image to_rgb(const Image& image) {
   return out;
 }
 
-/// Writes `image` as a PNG; failure (bad directory, full disk) is an Error naming the path.
+/// Writes `image` as a PNG, atomically; failure (bad directory, full disk) is an Error naming the path.
 inline void save_png(const std::string& path, const Image& image) {
-  if (image.empty()) fail(path, ": cannot save an empty image");
-  if (!stbi_write_png(path.c_str(), image.width, image.height, image.channels, image.pixels.data(),
-                      image.width * image.channels))
-    fail(path, ": cannot write PNG file");
+  write_png(path, image.pixels.data(), image.width, image.height, image.channels, image.width * image.channels);
 }
 
 /// Writes a grey image as a one-channel PNG.

@@ -9,12 +9,9 @@
 #include <vector>
 
 #include "minidnn/core/error.hpp"
+#include "minidnn/viz/rgb.hpp"
 
 namespace minidnn::viz {
-
-struct Rgb {
-  std::uint8_t r = 0, g = 0, b = 0;
-};
 
 /// Blends `b` over `a` by `t` in [0, 1].
 inline Rgb mix(Rgb a, Rgb b, double t) {
