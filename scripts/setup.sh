@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libeigen3-dev libstb-dev catch2 libbenchmark-dev
           zlib1g-dev libopenblas-dev fonts-dejavu-core opencv-data dataset-fashion-mnist)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-torch python3-numpy libjemalloc2 python3-opencv linux-perf)
+  packages+=(python3-torch python3-numpy libjemalloc2 python3-opencv time)
 fi
 
 missing=()
