@@ -1,3 +1,7 @@
+# Eigen, the GEMM the library used before its own kernel, stays a reference in this benchmark only.
+find_package(Eigen3 3.3 REQUIRED NO_MODULE)
+target_link_libraries(gemm_bench PRIVATE Eigen3::Eigen)
+
 # OpenBLAS as the reference for gemm_bench (cblas_sgemm, row-major). Debian's libopenblas-dev
 # puts the pthread build's cblas.h and library under openblas-pthread/.
 find_path(MINIDNN_OPENBLAS_INCLUDE_DIR cblas.h
