@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include <minidnn/backend/device.hpp>
 #include <minidnn/datasets/idx.hpp>
 #include <minidnn/ops/augment.hpp>
 #include <minidnn/sequential.hpp>
@@ -15,12 +16,12 @@ using namespace minidnn;
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  std::string dir = "/usr/share/datasets/fashion-mnist", out = "fashion.mdnn";
+  std::string dir = "/usr/share/datasets/fashion-mnist", out = "fashion.mdnn", device = "cpu";
   int epochs = 12;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::printf("usage: fashion_mnist [--dir DIR] [--epochs N] [--out FILE]\n"
+      std::printf("usage: fashion_mnist [--dir DIR] [--epochs N] [--out FILE] [--device cpu|cuda|auto]\n"
                   "Trains a small CNN on Fashion-MNIST (Debian's dataset-fashion-mnist installs it in\n"
                   "/usr/share/datasets/fashion-mnist) and reports the test accuracy.\n");
       return 0;
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
       dir = argv[++i];
     } else if (arg == "--epochs" && i + 1 < argc) {
       epochs = std::atoi(argv[++i]);
+    } else if (arg == "--device" && i + 1 < argc) {
+      device = argv[++i];
     } else if (arg == "--out" && i + 1 < argc) {
       out = argv[++i];
     } else {
@@ -36,6 +39,7 @@ int main(int argc, char** argv) {
     }
   }
   try {
+    select_device(device);
     auto file = [&](const char* name) { return (std::filesystem::path(dir) / name).string(); };
     const Tensor<float> train_x = idx::read_images(file("train-images-idx3-ubyte.gz"));
     const std::vector<int> train_y = idx::read_labels(file("train-labels-idx1-ubyte.gz"), 10);

@@ -6,14 +6,12 @@
 #include <filesystem>
 #include <string>
 
+#include <minidnn/backend/device.hpp>
 #include <minidnn/datasets/fer2013.hpp>
 #include <minidnn/datasets/synthetic_faces.hpp>
 #include <minidnn/models/fer_small.hpp>
 #include <minidnn/models/fer_tutorial.hpp>
 #include <minidnn/sequential.hpp>
-#ifdef MINIDNN_HAVE_CUDA
-#include <minidnn/backend/cuda_gemm.hpp>
-#endif
 
 #include "cli.hpp"
 
@@ -87,25 +85,11 @@ inline minidnn::Sequential<float> load_model(const std::string& path, std::strin
   return model;
 }
 
-/// Chooses where GEMMs run: "cpu", "cuda" (an error without a usable GPU) or "auto" (CUDA when
-/// usable, else the CPU, saying so).
+/// --device: where GEMMs run (cpu, cuda or auto; see minidnn/backend/device.hpp).
 inline void select_device(const std::string& device) {
   if (device != "cpu" && device != "cuda" && device != "auto")
     throw UsageError("--device must be cpu, cuda or auto, got '" + device + "'");
-  if (device == "cpu") return;
-  std::string why;
-#ifdef MINIDNN_HAVE_CUDA
-  if (minidnn::cuda::device_available(&why)) {
-    static auto backend = minidnn::cuda::make_gemm_backend();
-    minidnn::set_gemm_backend(backend.get());
-    std::fprintf(stderr, "device: CUDA GEMM backend\n");
-    return;
-  }
-#else
-  why = "this fer was built without CUDA (MINIDNN_WITH_CUDA=OFF or no nvcc)";
-#endif
-  if (device == "cuda") throw minidnn::Error("--device cuda: no usable GPU: " + why);
-  std::fprintf(stderr, "device: no usable GPU (%s); running on the CPU\n", why.c_str());
+  if (minidnn::select_device(device) == "cuda") std::fprintf(stderr, "device: CUDA GEMM backend\n");
 }
 
 /// Creates the folder a file is written into.

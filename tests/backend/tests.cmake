@@ -3,3 +3,6 @@
 if(TARGET minidnn::cuda)
   target_link_libraries(test_backend_cuda_gemm_test PRIVATE minidnn::cuda)
 endif()
+if(TARGET minidnn::cuda)
+  target_link_libraries(test_backend_device_test PRIVATE minidnn::cuda)
+endif()
