@@ -10,6 +10,7 @@
 #include <string>
 
 #include <stb_image.h>
+#include <stb_image_write.h>
 
 #include "support/json_check.hpp"
 #include "support/paths.hpp"
@@ -168,4 +169,19 @@ TEST_CASE("fer predict on a real photo: six faces, an annotated PNG and valid JS
   CHECK(r.exit_code == 1);  // the missing file is an error ...
   CHECK_THAT(r.output, Catch::Contains("no face found"));  // ... but the other photo was processed
   CHECK_THAT(r.output, Catch::Contains("not_there.jpg"));
+}
+
+TEST_CASE("fer predict --face-crops classifies whole images of any size, grey or colour", "[fer]") {
+  const auto dir = minidnn::test::scratch_dir("fer_crops");
+  // A 60x50 colour image and a 48x48 grey one.
+  std::vector<unsigned char> colour(60 * 50 * 3), grey(48 * 48);
+  for (std::size_t i = 0; i < colour.size(); ++i) colour[i] = static_cast<unsigned char>(i * 7 % 251);
+  for (std::size_t i = 0; i < grey.size(); ++i) grey[i] = static_cast<unsigned char>(i % 256);
+  REQUIRE(stbi_write_png((dir / "colour.png").c_str(), 60, 50, 3, colour.data(), 60 * 3));
+  REQUIRE(stbi_write_bmp((dir / "grey.bmp").c_str(), 48, 48, 1, grey.data()));
+  const Run r = fer("predict --model " + trained_small_model().string() + " --face-crops --out p colour.png grey.bmp", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("colour.png: 1 face") && Catch::Contains("grey.bmp: 1 face"));
+  check_png(dir / "p" / "colour_face1.png", 400, 200);
 }
