@@ -48,6 +48,9 @@ const ConvCase kCases[] = {
     {"same padding, stride 2, even kernel", 2, 7, 8, 3, Size2(4, 2), 2, Padding::same, Activation::linear, 2},
     {"non-square kernel and stride", 2, 9, 7, 2, Size2(2, 3), Size2(2, 1), Padding::valid, Activation::relu, 3},
     {"pointwise 1x1", 4, 5, 5, 3, 1, 1, Padding::valid, Activation::linear, 2},
+    // 25 x 900 column rows per channel exceed half the 256 KB column block in double: the
+    // column matrix is built and used one channel at a time (three blocks).
+    {"5x5 on 34x34: column matrix in channel blocks", 3, 34, 34, 4, 5, 1, Padding::valid, Activation::relu, 2},
 };
 
 }  // namespace
@@ -95,29 +98,40 @@ TEST_CASE("Conv2D gradients match finite differences", "[conv2d][gradient]") {
 }
 
 TEST_CASE("Conv2D in float agrees with the double computation", "[conv2d]") {
-  Conv2D<float> conv_f(16, 3, Activation::relu);
-  Conv2D<double> conv_d(16, 3, Activation::relu);
-  Rng rf(9), rd(9);
-  conv_f.build(Shape{8, 12, 12}, rf);
-  conv_d.build(Shape{8, 12, 12}, rd);
-  Tensor<float> xf(5, conv_f.input_shape());
-  Tensor<double> xd(5, conv_d.input_shape());
-  Rng rng(2);
-  for (std::size_t i = 0; i < xf.size(); ++i) xd[i] = xf[i] = static_cast<float>(rng.uniform(-1, 1));
-  Tensor<float> yf;
-  Tensor<double> yd;
-  conv_f.forward(xf, yf, Mode::train);
-  conv_d.forward(xd, yd, Mode::train);
-  for (std::size_t i = 0; i < yf.size(); ++i) REQUIRE(yf[i] == Approx(yd[i]).margin(1e-4));
-  Tensor<float> gf(5, conv_f.output_shape()), dxf;
-  Tensor<double> gd(5, conv_d.output_shape()), dxd;
-  for (std::size_t i = 0; i < gf.size(); ++i) gd[i] = gf[i] = static_cast<float>(rng.uniform(-1, 1));
-  conv_f.backward(xf, yf, gf, &dxf);
-  conv_d.backward(xd, yd, gd, &dxd);
-  for (std::size_t i = 0; i < dxf.size(); ++i) REQUIRE(dxf[i] == Approx(dxd[i]).margin(1e-4));
-  const auto& wf = conv_f.parameters()[0]->grad;
-  const auto& wd = conv_d.parameters()[0]->grad;
-  for (std::size_t i = 0; i < wf.size(); ++i) REQUIRE(wf[i] == Approx(wd[i]).margin(1e-3));
+  // The second shape splits the float column matrix into channel blocks of 2 + 2 + 1 channels
+  // (25 x 900 floats = 90 KB per channel, 256 KB per block) and the double one into 5 blocks.
+  struct FloatCase { int channels, size, filters, kernel; };
+  for (const FloatCase& c : {FloatCase{8, 12, 16, 3}, FloatCase{5, 34, 6, 5}}) {
+    Conv2D<float> conv_f(c.filters, c.kernel, Activation::relu);
+    Conv2D<double> conv_d(c.filters, c.kernel, Activation::relu);
+    Rng rf(9), rd(9);
+    conv_f.build(Shape{c.channels, c.size, c.size}, rf);
+    conv_d.build(Shape{c.channels, c.size, c.size}, rd);
+    Tensor<float> xf(5, conv_f.input_shape());
+    Tensor<double> xd(5, conv_d.input_shape());
+    Rng rng(2);
+    for (std::size_t i = 0; i < xf.size(); ++i) xd[i] = xf[i] = static_cast<float>(rng.uniform(-1, 1));
+    Tensor<float> yf;
+    Tensor<double> yd;
+    conv_f.forward(xf, yf, Mode::train);
+    conv_d.forward(xd, yd, Mode::train);
+    // The double result is itself checked against the direct convolution above.
+    const auto expected = direct_conv(xd, conv_d.parameters()[0]->value, conv_d.parameters()[1]->value,
+                                      conv_d.geometry(), c.filters, Activation::relu);
+    for (std::size_t i = 0; i < yf.size(); ++i) {
+      REQUIRE(yd[i] == Approx(expected[i]).margin(1e-12));
+      REQUIRE(yf[i] == Approx(yd[i]).margin(1e-4));
+    }
+    Tensor<float> gf(5, conv_f.output_shape()), dxf;
+    Tensor<double> gd(5, conv_d.output_shape()), dxd;
+    for (std::size_t i = 0; i < gf.size(); ++i) gd[i] = gf[i] = static_cast<float>(rng.uniform(-1, 1));
+    conv_f.backward(xf, yf, gf, &dxf);
+    conv_d.backward(xd, yd, gd, &dxd);
+    for (std::size_t i = 0; i < dxf.size(); ++i) REQUIRE(dxf[i] == Approx(dxd[i]).margin(1e-4));
+    const auto& wf = conv_f.parameters()[0]->grad;
+    const auto& wd = conv_d.parameters()[0]->grad;
+    for (std::size_t i = 0; i < wf.size(); ++i) REQUIRE(wf[i] == Approx(wd[i]).margin(1e-3));
+  }
 }
 
 TEST_CASE("Conv2D rejects an input of the wrong shape, naming both shapes", "[conv2d]") {

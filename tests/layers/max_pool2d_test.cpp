@@ -55,3 +55,41 @@ TEST_CASE("MaxPool2D gradients match finite differences", "[maxpool][gradient]")
     CHECK(test::check_layer_gradients(pool, 2).input < 1e-7);
   }
 }
+
+TEST_CASE("MaxPool2D routes each gradient to the first maximum of its window, in row-major order",
+          "[maxpool]") {
+  // Few distinct values make ties in almost every window; widths above 64 output columns cross
+  // the forward pass's chunk boundary; stride 3 takes the run-time-stride path.
+  struct Case { Size2 pool, stride; int c, h, w; };
+  for (const Case& k : {Case{5, 2, 2, 11, 12}, Case{5, 2, 1, 9, 150}, Case{2, 1, 1, 4, 70},
+                        Case{Size2(3, 4), Size2(2, 3), 2, 9, 200}}) {
+    MaxPool2D<float> pool(k.pool, k.stride);
+    Rng rng(5);
+    const Shape out = pool.build(Shape{k.c, k.h, k.w}, rng);
+    Tensor<float> x(2, pool.input_shape()), y, dx;
+    for (auto& v : x) v = static_cast<float>(static_cast<int>(rng.uniform(0.0, 3.0)));
+    pool.forward(x, y, Mode::train);
+    Tensor<float> dy(2, out);
+    for (std::size_t i = 0; i < dy.size(); ++i) dy.data()[i] = static_cast<float>(1 + i % 7);
+    Tensor<float> dy_copy = dy;
+    pool.backward(x, y, dy_copy, &dx);
+
+    std::vector<float> expected(x.size(), 0.0f);
+    const int ih = k.h, iw = k.w, oh = out.height(), ow = out.width();
+    for (int plane = 0; plane < 2 * k.c; ++plane)
+      for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox) {
+          const float* p = x.data() + static_cast<std::size_t>(plane) * ih * iw;
+          int best = (oy * k.stride.h) * iw + ox * k.stride.w;
+          for (int i = 0; i < k.pool.h; ++i)
+            for (int j = 0; j < k.pool.w; ++j) {
+              const int at = (oy * k.stride.h + i) * iw + ox * k.stride.w + j;
+              if (p[at] > p[best]) best = at;
+            }
+          const std::size_t o = (static_cast<std::size_t>(plane) * oh + oy) * ow + ox;
+          REQUIRE(y.data()[o] == p[best]);
+          expected[static_cast<std::size_t>(plane) * ih * iw + best] += dy.data()[o];
+        }
+    for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(dx.data()[i] == expected[i]);
+  }
+}

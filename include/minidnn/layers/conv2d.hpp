@@ -12,6 +12,14 @@
 ///     dcol  (K x P)   = kernel^T * dy_n ;  dx_n = col2im(dcol)
 /// Samples are spread over OpenMP threads; each thread owns its col/dcol/dW workspaces, and the
 /// per-thread weight gradients are summed in thread order, so results do not depend on timing.
+///
+/// The column matrix of a sample is built and consumed in blocks of whole input channels (rows
+/// [c0*kh*kw, c1*kh*kw) of col, kColumnBlockBytes at most), not all at once: conv2's full col is
+/// 1600 x 324 floats = 2 MB, more than the 1 MB L2 cache, so im2col would write it out to L3 and
+/// the GEMM's packing would read it back from there. A block stays in L2 between im2col, the
+/// GEMM that reads it and (backward) col2im. The products split along K exactly:
+///     y_n   = sum over blocks  kernel[:, block] * col[block]          (beta = 1 after the first)
+///     dW[:, block] += dy_n * col[block]^T ;  dcol[block] = kernel[:, block]^T * dy_n
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -75,15 +83,20 @@ class Conv2D : public Layer<T> {
     reserve_workspaces(/*backward=*/false);
 #pragma omp parallel for schedule(static) if (batch > 1)
     for (int n = 0; n < batch; ++n) {
-      const T* col = input.sample(n);
-      if (!direct) {
-        T* buffer = col_[thread_index()].data();
-        im2col(g, input.sample(n), buffer);
-        col = buffer;
+      T* y = output.sample(n);  // (F x P)
+      if (direct) {
+        gemm<T>(Transpose::no, Transpose::no, filters_, p, k, T(1), kernel_param_.value.data(), k,
+                input.sample(n), p, T(0), y, p);
+      } else {
+        T* col = col_[thread_index()].data();  // (block rows x P)
+        for (int c0 = 0; c0 < g.channels; c0 += block_channels_) {
+          const ConvGeometry block = channel_block(c0);
+          const int rows = block.col_rows(), row0 = c0 * g.kernel_h * g.kernel_w;
+          im2col(block, input.sample(n) + channel_offset(c0), col);
+          gemm<T>(Transpose::no, Transpose::no, filters_, p, rows, T(1),
+                  kernel_param_.value.data() + row0, k, col, p, T(c0 == 0 ? 0 : 1), y, p);
+        }
       }
-      T* y = output.sample(n);
-      gemm<T>(Transpose::no, Transpose::no, filters_, p, k, T(1), kernel_param_.value.data(), k, col,
-              p, T(0), y, p);
       add_bias_and_activate(y, p);
     }
   }
@@ -109,31 +122,35 @@ class Conv2D : public Layer<T> {
       std::fill(dbias, dbias + filters_, T(0));
 #pragma omp for schedule(static)
       for (int n = 0; n < batch; ++n) {
-        const T* dy = grad_output.sample(n);
-        const T* col = input.sample(n);
-        if (!direct) {
-          T* buffer = col_[t].data();
-          im2col(g, input.sample(n), buffer);
-          col = buffer;
-        }
-        gemm<T>(Transpose::no, Transpose::yes, filters_, k, p, T(1), dy, p, col, p, T(1), dkernel, k);
+        const T* dy = grad_output.sample(n);  // (F x P)
         for (int f = 0; f < filters_; ++f) {
           const T* row = dy + static_cast<std::size_t>(f) * p;
           T sum = T(0);
           for (int i = 0; i < p; ++i) sum += row[i];
           dbias[f] += sum;
         }
-        if (grad_input) {
-          T* dx = grad_input->sample(n);
-          if (direct) {
+        if (direct) {
+          gemm<T>(Transpose::no, Transpose::yes, filters_, k, p, T(1), dy, p, input.sample(n), p, T(1),
+                  dkernel, k);
+          if (grad_input)
             gemm<T>(Transpose::yes, Transpose::no, k, p, filters_, T(1), kernel_param_.value.data(), k,
-                    dy, p, T(0), dx, p);
-          } else {
-            T* dcol = dcol_[t].data();
-            gemm<T>(Transpose::yes, Transpose::no, k, p, filters_, T(1), kernel_param_.value.data(), k,
-                    dy, p, T(0), dcol, p);
-            std::fill(dx, dx + grad_input->sample_size(), T(0));
-            col2im_add(g, dcol, dx);
+                    dy, p, T(0), grad_input->sample(n), p);
+          continue;
+        }
+        T* col = col_[t].data();    // (block rows x P)
+        T* dcol = dcol_[t].data();  // (block rows x P)
+        T* dx = grad_input ? grad_input->sample(n) : nullptr;
+        if (dx) std::fill(dx, dx + grad_input->sample_size(), T(0));
+        for (int c0 = 0; c0 < g.channels; c0 += block_channels_) {
+          const ConvGeometry block = channel_block(c0);
+          const int rows = block.col_rows(), row0 = c0 * g.kernel_h * g.kernel_w;
+          im2col(block, input.sample(n) + channel_offset(c0), col);
+          gemm<T>(Transpose::no, Transpose::yes, filters_, rows, p, T(1), dy, p, col, p, T(1),
+                  dkernel + row0, k);
+          if (dx) {
+            gemm<T>(Transpose::yes, Transpose::no, rows, p, filters_, T(1),
+                    kernel_param_.value.data() + row0, k, dy, p, T(0), dcol, p);
+            col2im_add(block, dcol, dx + channel_offset(c0));
           }
         }
       }
@@ -151,6 +168,7 @@ class Conv2D : public Layer<T> {
 
   void initialize(Rng& rng) override {
     geometry_ = compute_geometry(this->input_shape());
+    block_channels_ = compute_block_channels();
     const int c = this->input_shape().channels();
     kernel_param_ = Parameter<T>("kernel", {filters_, c, kernel_.h, kernel_.w});
     bias_param_ = Parameter<T>("bias", {filters_});
@@ -179,6 +197,23 @@ class Conv2D : public Layer<T> {
     return g;
   }
 
+  // Input channels per column block: as many as fit kColumnBlockBytes, at least one.
+  int compute_block_channels() const {
+    const std::size_t per_channel = sizeof(T) * static_cast<std::size_t>(geometry_.kernel_h) *
+                                    geometry_.kernel_w * geometry_.col_cols();
+    const std::size_t fit = kColumnBlockBytes / per_channel;
+    return static_cast<int>(std::clamp<std::size_t>(fit, 1, geometry_.channels));
+  }
+  // The geometry of input channels [c0, c0 + block_channels_) (fewer for the last block).
+  ConvGeometry channel_block(int c0) const {
+    ConvGeometry block = geometry_;
+    block.channels = std::min(block_channels_, geometry_.channels - c0);
+    return block;
+  }
+  std::size_t channel_offset(int c0) const {
+    return static_cast<std::size_t>(c0) * geometry_.height * geometry_.width;
+  }
+
   // A 1x1, stride-1, unpadded convolution reads its input directly as the column matrix.
   bool is_pointwise() const {
     return kernel_.h == 1 && kernel_.w == 1 && strides_.h == 1 && strides_.w == 1;
@@ -199,7 +234,7 @@ class Conv2D : public Layer<T> {
   // Grows the per-thread workspaces to their final size once; later calls find them sized.
   void reserve_workspaces(bool backward) {
     const int threads = max_threads();
-    const std::size_t col_size = static_cast<std::size_t>(geometry_.col_rows()) * geometry_.col_cols();
+    const std::size_t col_size = static_cast<std::size_t>(channel_block(0).col_rows()) * geometry_.col_cols();
     auto grow = [&](std::vector<AlignedVector<T>>& buffers, std::size_t size) {
       if (buffers.size() < static_cast<std::size_t>(threads)) buffers.resize(threads);
       for (auto& b : buffers)
@@ -225,6 +260,10 @@ class Conv2D : public Layer<T> {
   Padding padding_;
   Activation activation_;
   ConvGeometry geometry_{};
+  int block_channels_ = 1;  // input channels per column block
+  // Size bound of one column block: with the GEMM's packed copy of it (about as large) and the
+  // backward's dcol block it stays within a 1 MB L2 cache.
+  static constexpr std::size_t kColumnBlockBytes = 256 * 1024;
   Parameter<T> kernel_param_;  // (F, C, kh, kw) == row-major F x K
   Parameter<T> bias_param_;    // (F)
   // Per-thread workspaces, indexed by OpenMP thread number.
