@@ -21,15 +21,16 @@ inline std::string format_duration(double seconds) {
 
 class Progress {
  public:
-  explicit Progress(int epochs, int batch_size) : epochs_(epochs), batch_size_(batch_size), tty_(::isatty(1)) {}
+  /// Construct right before training starts: the first epoch's clock starts here.
+  explicit Progress(int epochs, int batch_size)
+      : epochs_(epochs), batch_size_(batch_size), tty_(::isatty(1)), epoch_start_(std::chrono::steady_clock::now()) {}
 
   void batch_done(const minidnn::BatchLogs& logs) {
     if (!tty_) return;
     using clock = std::chrono::steady_clock;
-    if (logs.epoch != current_epoch_ || !started_) {
+    if (logs.epoch != current_epoch_) {
       current_epoch_ = logs.epoch;
-      epoch_start_ = clock::now();
-      first_batch_ = logs.batch;
+      first_batch_ = logs.batch;  // not 0 when a resumed run starts mid-epoch
       started_ = true;
     }
     const double elapsed = std::chrono::duration<double>(clock::now() - epoch_start_).count();
@@ -55,6 +56,7 @@ class Progress {
     std::printf("\n");
     std::fflush(stdout);
     started_ = false;
+    epoch_start_ = std::chrono::steady_clock::now();
   }
 
   /// Ends a bar left open by an interrupted epoch.
