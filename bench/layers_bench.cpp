@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "minidnn/models/fer_tutorial.hpp"
 #include "minidnn/sequential.hpp"
 
@@ -40,14 +41,7 @@ void fill_uniform(Tensor<float>& t, std::uint64_t seed, float low, float high) {
   for (auto& v : t) v = low + (high - low) * static_cast<float>(rng.uniform());
 }
 
-// Multiply-accumulates per sample of a Conv2D or Dense forward (0 for the other layers).
-double forward_macs(Layer<float>& layer) {
-  if (auto* conv = dynamic_cast<Conv2D<float>*>(&layer))
-    return double(layer.output_shape().size()) * conv->geometry().col_rows();
-  if (dynamic_cast<Dense<float>*>(&layer))
-    return double(layer.input_shape().size()) * double(layer.output_shape().size());
-  return 0.0;
-}
+using bench::forward_macs;
 
 void set_counters(benchmark::State& state, Layer<float>& layer, double flops_per_batch) {
   using benchmark::Counter;

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "minidnn/models/fer_tutorial.hpp"
 
 using namespace minidnn;
@@ -120,14 +121,7 @@ void report(const std::string& mode, int batch, int threads, const std::vector<d
   std::fflush(stdout);
 }
 
-// Multiply-accumulates per sample of a Conv2D or Dense layer's forward pass (0 for the others).
-double forward_macs(Layer<float>& layer) {
-  if (auto* conv = dynamic_cast<Conv2D<float>*>(&layer))
-    return double(layer.output_shape().size()) * conv->geometry().col_rows();
-  if (dynamic_cast<Dense<float>*>(&layer))
-    return double(layer.input_shape().size()) * double(layer.output_shape().size());
-  return 0.0;
-}
+using bench::forward_macs;
 
 // Times each layer's forward and backward over a few training steps (the same step as
 // Sequential::train_on_batch: fused softmax + cross-entropy gradient, then Adam), and each
