@@ -193,7 +193,8 @@ int run_train(int argc, char** argv) {
     state.next_batch = 0;
     model.save(checkpoint, /*with_optimizer=*/true, state.to_metadata());
     write_history_csv(stem + ".history.csv", state.history);
-    write_curves_chart(stem + ".curves.png", state.history, "Training curves (" + state.model + " model)");
+    write_curves_chart(stem + ".curves.png", state.history,
+                       "Training curves (" + state.model + " model" + (state.augment ? ", augmented" : "") + ")");
     return !g_interrupted.load();
   };
 
