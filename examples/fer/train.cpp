@@ -28,6 +28,7 @@ struct RunState {
   double lr = 1e-3;
   std::uint64_t seed = 1;
   bool augment = false;
+  int max_shift = 2;  // pixels, with --augment
   int next_epoch = 0, next_batch = 0;
   std::vector<minidnn::EpochLogs> history;
 
@@ -35,7 +36,7 @@ struct RunState {
     std::ostringstream out;
     out.precision(17);
     out << "fer_checkpoint=1\nmodel=" << model << "\nepochs=" << epochs << "\nbatch=" << batch << "\nlr=" << lr
-        << "\nseed=" << seed << "\naugment=" << augment << "\nnext_epoch=" << next_epoch
+        << "\nseed=" << seed << "\naugment=" << augment << "\nshift=" << max_shift << "\nnext_epoch=" << next_epoch
         << "\nnext_batch=" << next_batch << "\n";
     for (const auto& e : history)
       out << "history=" << e.epoch << "," << e.loss << "," << e.accuracy << "," << e.val_loss << ","
@@ -45,6 +46,7 @@ struct RunState {
 
   static RunState from_metadata(const std::string& text, const std::string& file) {
     RunState s;
+    s.max_shift = 3;  // checkpoints written before --shift existed used 3
     bool is_checkpoint = false;
     std::istringstream in(text);
     std::string line;
@@ -59,6 +61,7 @@ struct RunState {
       else if (key == "lr") s.lr = std::stod(value);
       else if (key == "seed") s.seed = std::stoull(value);
       else if (key == "augment") s.augment = value == "1";
+      else if (key == "shift") s.max_shift = std::stoi(value);
       else if (key == "next_epoch") s.next_epoch = std::stoi(value);
       else if (key == "next_batch") s.next_batch = std::stoi(value);
       else if (key == "history") {
@@ -99,7 +102,7 @@ std::string stem_of(const std::string& out) {
 int run_train(int argc, char** argv) {
   Args args("fer train",
             "fer train [--data FILE] [--model seed|small] [--epochs 30] [--batch 256] [--lr 1e-3] [--seed 1] "
-            "[--augment] [--out model.mdnn] [--resume CHECKPOINT]",
+            "[--augment [--shift 2]] [--out model.mdnn] [--resume CHECKPOINT]",
             "Trains on the Training rows and validates on PublicTest after every epoch. Writes the model, a\n"
             "history CSV and a PNG of the curves next to it, and a checkpoint (MODEL.ckpt) after every epoch.\n"
             "Ctrl-C finishes the current batch, saves the checkpoint and exits; --resume continues from it.");
@@ -109,7 +112,8 @@ int run_train(int argc, char** argv) {
       .option("batch", "N", "256", "batch size")
       .option("lr", "RATE", "1e-3", "Adam learning rate")
       .option("seed", "N", "1", "seed for weights, shuffling, dropout and augmentation")
-      .flag("augment", "random horizontal flips and shifts of up to 3 pixels")
+      .flag("augment", "random horizontal flips and small shifts (edges repeated)")
+      .option("shift", "PIXELS", "2", "with --augment: largest shift in each direction")
       .option("out", "FILE", "model.mdnn", "where to write the trained model")
       .option("resume", "CHECKPOINT", "", "continue a run from its checkpoint")
       .option("train-rows", "N", "0", "use only the first N Training rows (0: all)")
@@ -121,6 +125,7 @@ int run_train(int argc, char** argv) {
   const std::string out = args.get("out");
   const std::string checkpoint = out + ".ckpt";
   const std::string stem = stem_of(out);
+  ensure_parent(out);  // before training, so a bad --out fails now rather than after the first epoch
   const int threads = args.get_int("threads", 0, 1024);
   if (threads > 0) minidnn::set_num_threads(threads);
   select_device(args.get("device"));
@@ -151,6 +156,7 @@ int run_train(int argc, char** argv) {
     state.lr = args.get_double("lr", 1e-12, 10.0);
     state.seed = static_cast<std::uint64_t>(args.get_int("seed", 0, 2147483647));
     state.augment = args.flag_set("augment");
+    state.max_shift = args.get_int("shift", 0, 16);
     model = make_model(state.model, state.seed);
     model.compile(minidnn::Adam<float>(state.lr));
   }
@@ -179,7 +185,13 @@ int run_train(int argc, char** argv) {
     options.validation_x = &data.public_test.images;
     options.validation_y = &data.public_test.labels;
   }
-  if (state.augment) options.augment = [](minidnn::Tensor<float>& batch, minidnn::Rng& rng) { minidnn::augment_images(batch, rng); };
+  if (state.augment) {
+    minidnn::AugmentOptions augment;
+    augment.max_shift = state.max_shift;
+    options.augment = [augment](minidnn::Tensor<float>& batch, minidnn::Rng& rng) {
+      minidnn::augment_images(batch, rng, augment);
+    };
+  }
 
   Progress progress(state.epochs, state.batch);
   options.on_batch_end = [&](const minidnn::BatchLogs& logs) {
