@@ -3,13 +3,18 @@
 #   scripts/setup.sh           what the build, the tests and the examples need
 #   scripts/setup.sh --bench   also the references the benchmarks compare against
 #                              (PyTorch, jemalloc, OpenCV's Python bindings)
+#   scripts/setup.sh --fuzz    also clang with libFuzzer and its sanitizer runtimes (fuzz/)
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libeigen3-dev libstb-dev catch2 libbenchmark-dev
           zlib1g-dev libopenblas-dev fonts-dejavu-core opencv-data dataset-fashion-mnist)
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-torch python3-numpy libjemalloc2 python3-opencv time)
-fi
+for option in "$@"; do
+  case $option in
+    --bench) packages+=(python3-torch python3-numpy libjemalloc2 python3-opencv time) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev libomp-dev) ;;
+    *) echo "setup: unknown option $option (use --bench, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,14 +1,34 @@
 #!/usr/bin/env bash
 # Sets everything up on a fresh Debian 12 machine (as root) and runs the whole test suite:
-# unit tests, gradient checks, the installed-package consumer, and a short smoke run of every
-# benchmark. Shared data (FER2013, photos) is read from ../shared or MINIDNN_SHARED_DIR.
+#   1. unit tests, gradient checks, the installed-package consumer and a short smoke run of every
+#      benchmark (optimized build);
+#   2. the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer, where any report
+#      is a failure (SANITIZE=0 skips this);
+#   3. every fuzz target for FUZZ_SECONDS (default 60) each, after replaying its regression inputs
+#      (FUZZ_SECONDS=0 skips this).
+# Shared data (FER2013, photos) is read from ../shared or MINIDNN_SHARED_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh
+bash scripts/setup.sh --fuzz
 build=${BUILD_DIR:-build-test}
 jobs=$(nproc)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMINIDNN_BUILD_TESTS=ON \
       -DMINIDNN_BUILD_EXAMPLES=ON -DMINIDNN_BUILD_BENCH=ON
 cmake --build "$build" -j"$jobs"
 ctest --test-dir "$build" --output-on-failure -j"$jobs"
+
+if [[ "${SANITIZE:-1}" != 0 ]]; then
+  echo "== the test suite under AddressSanitizer and UndefinedBehaviorSanitizer"
+  sanitize_build=${SANITIZE_BUILD_DIR:-build-sanitize}
+  cmake -S . -B "$sanitize_build" -DCMAKE_BUILD_TYPE=Release -DMINIDNN_SANITIZE=ON -DMINIDNN_BUILD_TESTS=ON \
+        -DMINIDNN_BUILD_EXAMPLES=ON -DMINIDNN_BUILD_BENCH=OFF -DMINIDNN_WITH_CUDA=OFF
+  cmake --build "$sanitize_build" -j"$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir "$sanitize_build" --output-on-failure -j"$jobs"
+fi
+
+if [[ "${FUZZ_SECONDS:-60}" != 0 ]]; then
+  echo "== fuzzing every parser for ${FUZZ_SECONDS:-60} s each"
+  bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+fi

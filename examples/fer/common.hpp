@@ -28,11 +28,13 @@ struct DataSource {
   std::string describe() const { return synthetic() ? "the embedded synthetic face set" : path; }
 };
 
-/// --data, else FER2013_CSV, else the synthetic set (said on stderr so nobody mistakes it).
-inline DataSource resolve_data(const Args& args, const char* command) {
+/// --data, else FER2013_CSV, else `fallback` (a resumed run's file), else the synthetic set
+/// (said on stderr so nobody mistakes it).
+inline DataSource resolve_data(const Args& args, const char* command, const std::string& fallback = "") {
   DataSource source;
   if (args.has("data")) source.path = args.get("data");
   else if (const char* env = std::getenv("FER2013_CSV"); env && *env) source.path = env;
+  else source.path = fallback;
   if (!source.synthetic() && !fs::exists(source.path))
     throw minidnn::Error("data file " + source.path + " does not exist");
   if (source.synthetic())

@@ -29,6 +29,8 @@ struct RunState {
   std::uint64_t seed = 1;
   bool augment = false;
   int max_shift = 2;  // pixels, with --augment
+  std::string data;   // the FER2013 file trained on; empty: the synthetic set
+  int train_rows = 0, val_rows = 0;  // 0: all
   int next_epoch = 0, next_batch = 0;
   std::vector<minidnn::EpochLogs> history;
 
@@ -36,7 +38,8 @@ struct RunState {
     std::ostringstream out;
     out.precision(17);
     out << "fer_checkpoint=1\nmodel=" << model << "\nepochs=" << epochs << "\nbatch=" << batch << "\nlr=" << lr
-        << "\nseed=" << seed << "\naugment=" << augment << "\nshift=" << max_shift << "\nnext_epoch=" << next_epoch
+        << "\nseed=" << seed << "\naugment=" << augment << "\nshift=" << max_shift << "\ndata=" << data << "\ntrain_rows=" << train_rows
+        << "\nval_rows=" << val_rows << "\nnext_epoch=" << next_epoch
         << "\nnext_batch=" << next_batch << "\n";
     for (const auto& e : history)
       out << "history=" << e.epoch << "," << e.loss << "," << e.accuracy << "," << e.val_loss << ","
@@ -62,6 +65,9 @@ struct RunState {
       else if (key == "seed") s.seed = std::stoull(value);
       else if (key == "augment") s.augment = value == "1";
       else if (key == "shift") s.max_shift = std::stoi(value);
+      else if (key == "data") s.data = value;
+      else if (key == "train_rows") s.train_rows = std::stoi(value);
+      else if (key == "val_rows") s.val_rows = std::stoi(value);
       else if (key == "next_epoch") s.next_epoch = std::stoi(value);
       else if (key == "next_batch") s.next_batch = std::stoi(value);
       else if (key == "history") {
@@ -116,8 +122,8 @@ int run_train(int argc, char** argv) {
       .option("shift", "PIXELS", "2", "with --augment: largest shift in each direction")
       .option("out", "FILE", "model.mdnn", "where to write the trained model")
       .option("resume", "CHECKPOINT", "", "continue a run from its checkpoint")
-      .option("train-rows", "N", "0", "use only the first N Training rows (0: all)")
-      .option("val-rows", "N", "0", "use only the first N PublicTest rows (0: all)")
+      .option("train-rows", "N", "0", "use only the first N Training rows (0: all; --resume keeps the run's)")
+      .option("val-rows", "N", "0", "use only the first N PublicTest rows (0: all; --resume keeps the run's)")
       .option("threads", "N", "0", "CPU threads (0: OpenMP's default)")
       .option("device", "DEV", "cpu", "where GEMMs run: cpu, cuda or auto");
   if (!args.parse(argc, argv, 2)) return 0;
@@ -130,13 +136,19 @@ int run_train(int argc, char** argv) {
   if (threads > 0) minidnn::set_num_threads(threads);
   select_device(args.get("device"));
 
-  const DataSource source = resolve_data(args, "fer train");
   RunState state;
   minidnn::Sequential<float> model;
   if (args.has("resume")) {
     std::string metadata;
     model = minidnn::Sequential<float>::load(args.get("resume"), &metadata);
     state = RunState::from_metadata(metadata, args.get("resume"));
+  }
+  // A resumed run continues on the checkpoint's data and rows unless told otherwise.
+  const DataSource source = resolve_data(args, "fer train", state.data);
+  state.data = source.synthetic() ? "" : fs::absolute(source.path).string();
+  if (args.has("train-rows") || !args.has("resume")) state.train_rows = args.get_int("train-rows", 0, 1 << 30);
+  if (args.has("val-rows") || !args.has("resume")) state.val_rows = args.get_int("val-rows", 0, 1 << 30);
+  if (args.has("resume")) {
     if (!model.optimizer()) throw minidnn::Error(args.get("resume") + ": checkpoint holds no optimizer state");
     if (args.has("epochs")) state.epochs = args.get_int("epochs", 1, 100000);
     std::printf("Resuming %s from epoch %d, batch %d (of %d epochs)\n", args.get("resume").c_str(),
@@ -161,7 +173,7 @@ int run_train(int argc, char** argv) {
     model.compile(minidnn::Adam<float>(state.lr));
   }
 
-  const int train_rows = args.get_int("train-rows", 0, 1 << 30), val_rows = args.get_int("val-rows", 0, 1 << 30);
+  const int train_rows = state.train_rows, val_rows = state.val_rows;
   std::printf("Loading %s ...\n", source.describe().c_str());
   auto data = load_data(source, true, true, false, 0);
   auto truncate = [](minidnn::fer2013::Split& split, int rows) {
@@ -193,6 +205,8 @@ int run_train(int argc, char** argv) {
     };
   }
 
+  std::string last_checkpoint = args.has("resume") ? args.get("resume") : "";
+  int last_checkpoint_epoch = state.next_epoch;
   Progress progress(state.epochs, state.batch);
   options.on_batch_end = [&](const minidnn::BatchLogs& logs) {
     progress.batch_done(logs);
@@ -204,6 +218,8 @@ int run_train(int argc, char** argv) {
     state.next_epoch = e.epoch + 1;
     state.next_batch = 0;
     model.save(checkpoint, /*with_optimizer=*/true, state.to_metadata());
+    last_checkpoint = checkpoint;
+    last_checkpoint_epoch = state.next_epoch;
     write_history_csv(stem + ".history.csv", state.history);
     write_curves_chart(stem + ".curves.png", state.history,
                        "Training curves (" + state.model + " model" + (state.augment ? ", augmented" : "") + ")");
@@ -212,7 +228,16 @@ int run_train(int argc, char** argv) {
 
   g_interrupted = false;
   std::signal(SIGINT, on_interrupt);
-  const minidnn::History history = model.fit(data.training.images, data.training.labels, options);
+  minidnn::History history;
+  try {
+    history = model.fit(data.training.images, data.training.labels, options);
+  } catch (const minidnn::Error& e) {
+    // Nothing is saved from a failed step: the last checkpoint written (or resumed from) is intact.
+    throw minidnn::Error(std::string(e.what()) + "\n  " +
+                         (last_checkpoint.empty() ? "no epoch had finished, so no checkpoint was written"
+                                                  : "last checkpoint: " + last_checkpoint + " (after epoch " +
+                                                        std::to_string(last_checkpoint_epoch) + ")"));
+  }
   std::signal(SIGINT, SIG_DFL);
 
   if (history.stopped || g_interrupted) {
@@ -220,8 +245,8 @@ int run_train(int argc, char** argv) {
     state.next_epoch = history.next_epoch;
     state.next_batch = history.next_batch;
     model.save(checkpoint, /*with_optimizer=*/true, state.to_metadata());
-    std::fprintf(stderr, "fer train: interrupted; checkpoint saved to %s\n  continue with: fer train --resume %s%s\n",
-                 checkpoint.c_str(), checkpoint.c_str(), source.synthetic() ? "" : (" --data " + source.path).c_str());
+    std::fprintf(stderr, "fer train: interrupted; checkpoint saved to %s\n  continue with: fer train --resume %s --out %s\n",
+                 checkpoint.c_str(), checkpoint.c_str(), out.c_str());
     return 130;
   }
 

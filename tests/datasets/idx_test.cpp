@@ -66,7 +66,9 @@ TEST_CASE("idx rejects bad magic, wrong rank, zero dimensions, truncation and tr
       {"rank2", header({2, 10}) + std::string(20, '\0'), {"rank2", "rank (byte 3) is 2", "expected 3"}},
       {"zero_dim", header({2, 0, 5}), {"zero_dim", "dimension 1", "is 0"}},
       {"short_header", std::string{0, 0, 8, 3} + big_endian(2), {"short_header", "dimension sizes"}},
-      {"short_data", header({3, 4, 5}) + image_bytes(2, 4, 5), {"short_data", "the IDX data", "got 40"}},
+      {"short_data", header({3, 4, 5}) + image_bytes(2, 4, 5), {"short_data", "the IDX data", "found 40"}},
+      // Found by fuzzing: a header promising gigabytes used to be allocated before reading.
+      {"huge_claim", header({100000, 300, 300}) + image_bytes(1, 4, 5), {"huge_claim", "promises 9000000000", "found 20"}},
       {"extra", header({1, 4, 5}) + image_bytes(1, 4, 5) + "x", {"extra", "unexpected bytes", "offset 36"}},
       {"empty", "", {"empty", "magic"}},
   };

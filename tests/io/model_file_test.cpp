@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
@@ -170,4 +171,36 @@ TEST_CASE("A model saved in float loads into a double model", "[model_file]") {
   const auto b = as_double.parameters();
   for (std::size_t k = 0; k < a.size(); ++k)
     for (std::size_t i = 0; i < a[k]->size(); ++i) REQUIRE(double(a[k]->value[i]) == b[k]->value[i]);
+}
+
+// Corrupt fields behind a valid checksum (as a buggy writer or a deliberate edit would produce),
+// found by fuzzing (fuzz/regressions/model_file/): refused before any allocation they imply.
+TEST_CASE("Implausible sizes behind a valid checksum are refused with a clear message", "[model_file]") {
+  const auto dir = test::scratch_dir("model_file_implausible");
+  auto model = small_model(1);
+  model.save(dir / "good.mdnn");
+  const std::string good = read_all(dir / "good.mdnn");
+  const std::size_t conv = good.find("Conv2D") + 6;  // filters, kernel h, w, stride h, w follow
+  REQUIRE(conv > 6);
+  auto patched = [&](std::size_t offset, std::int32_t value) {
+    std::string bytes = good;
+    std::memcpy(&bytes[offset], &value, sizeof value);
+    const std::size_t payload = bytes.size() - model_file::kHeaderSize - 4;
+    const std::uint32_t crc = crc32(bytes.data() + model_file::kHeaderSize, payload);
+    std::memcpy(&bytes[bytes.size() - 4], &crc, sizeof crc);
+    write_all(dir / "bad.mdnn", bytes);
+    return dir / "bad.mdnn";
+  };
+  CHECK_THROWS_WITH(Sequential<float>::load(patched(conv + 12, 0x7fffffff)),
+                    Catch::Contains("bad.mdnn") && Catch::Contains("layer 0 (Conv2D)") &&
+                        Catch::Contains("strides must be 1 to 65536"));
+  CHECK_THROWS_WITH(Sequential<float>::load(patched(conv, 1 << 30)),
+                    Catch::Contains("bad.mdnn") && Catch::Contains("implausible layer 0 (Conv2D) output shape"));
+  const std::size_t dense = good.find("Dense") + 5;  // units follow
+  CHECK_THROWS_WITH(Sequential<float>::load(patched(dense, 1 << 20)),
+                    Catch::Contains("bad.mdnn") && Catch::Contains("needs 17825792 parameter values") &&
+                        Catch::Contains("truncated or corrupt"));
+  // The input shape (1, 12, 12) starts the payload: rank, then the dimensions.
+  CHECK_THROWS_WITH(Sequential<float>::load(patched(model_file::kHeaderSize + 8, 1 << 30)),
+                    Catch::Contains("bad.mdnn") && Catch::Contains("implausible input shape"));
 }

@@ -1,8 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
+
 #include "minidnn/sequential.hpp"
 #include "support/gradient_check.hpp"
 #include "support/models.hpp"
+#include "support/paths.hpp"
 
 using namespace minidnn;
 
@@ -147,4 +151,44 @@ TEST_CASE("fit stops when a callback asks, and says where to resume", "[sequenti
   CHECK(h.epochs.size() == 1);
   CHECK(h.next_epoch == 1);
   CHECK(h.next_batch == 5);
+}
+
+TEST_CASE("A non-finite loss stops fit naming epoch and batch; the last checkpoint stays usable", "[sequential][faults]") {
+  const auto dir = test::scratch_dir("sequential_diverged");
+  Tensor<float> x;
+  std::vector<int> y;
+  test::bar_images(100, 3, 4, x, y);
+  Sequential<float> model;
+  model.add(Flatten<float>());
+  model.add(Dense<float>(8, Activation::relu));
+  model.add(Dense<float>(3));
+  model.add(Softmax<float>());
+  model.build(Shape{1, 12, 12}, 5);
+  model.compile(Adam<float>());
+  FitOptions<float> options;
+  options.epochs = 4;
+  options.batch_size = 10;
+  Tensor<float> at_checkpoint;
+  options.on_epoch_end = [&](const EpochLogs&) {
+    model.save(dir / "last.ckpt", /*with_optimizer=*/true);
+    at_checkpoint = model.predict(x);
+    return true;
+  };
+  // Training blows up in the middle of epoch 2: an overflowing weight, as a too-high learning
+  // rate would produce.
+  options.on_batch_end = [&](const BatchLogs& logs) {
+    if (logs.epoch == 1 && logs.batch == 2) model.parameters()[0]->value[0] = std::numeric_limits<float>::infinity();
+    return true;
+  };
+  CHECK_THROWS_WITH(model.fit(x, y, options), Catch::Contains("epoch 2, batch 4") && Catch::Contains("diverged") &&
+                                                  Catch::Contains("the loss is"));
+  // The checkpoint written after epoch 1 is intact: it loads, and predicts what the model did then.
+  auto restored = Sequential<float>::load(dir / "last.ckpt");
+  REQUIRE(restored.optimizer() != nullptr);
+  const Tensor<float> p = restored.predict(x);
+  REQUIRE(p.size() == at_checkpoint.size());
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    REQUIRE(std::isfinite(p[i]));
+    REQUIRE(p[i] == at_checkpoint[i]);
+  }
 }

@@ -142,3 +142,30 @@ TEST_CASE("save_png writes a file load_image reads back", "[vision][image]") {
   CHECK(back.pixels == img.pixels);
   CHECK_THROWS_WITH(save_png("/nonexistent/dir/out.png", img), Catch::Matchers::Contains("/nonexistent/dir/out.png"));
 }
+
+// Hostile files found by fuzzing (fuzz/regressions/image/): each is refused with a message
+// before stb_image decodes it.
+TEST_CASE("load_image refuses other formats, huge claimed sizes and overflowing JPEG tables", "[vision][image]") {
+  auto dir = test::scratch_dir("image_hostile");
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+    return (dir / name).string();
+  };
+  // A TGA header claiming 27745x13669 pixels in 38 bytes kept stb busy for minutes.
+  const std::string tga = write("huge.tga", std::string("\0\0\x0a\0\0NSt6locale5\x18\0\x02" "D'\x0a", 22) + std::string(16, 'x'));
+  CHECK_THROWS_WITH(load_image(tga), Catch::Matchers::Contains(tga) && Catch::Matchers::Contains("not a JPEG, PNG or BMP"));
+
+  // A BMP header claiming 30000x30000 pixels.
+  std::string bmp = "BM" + std::string(12, '\0') + std::string("\x28\0\0\0", 4);
+  auto le32 = [](std::uint32_t v) { return std::string{char(v), char(v >> 8), char(v >> 16), char(v >> 24)}; };
+  bmp += le32(30000) + le32(30000) + std::string("\x01\0\x18\0", 4) + std::string(24, '\0');
+  const std::string big = write("huge.bmp", bmp);
+  CHECK_THROWS_WITH(load_image(big), Catch::Matchers::Contains(big) && Catch::Matchers::Contains("30000x30000") &&
+                                         Catch::Matchers::Contains("more than the 67108864 pixels"));
+
+  // A JPEG whose Huffman table declares 2 x 200 codes: stb_image 2.27 would write past its table.
+  std::string jpeg = "\xFF\xD8\xFF\xC4";
+  jpeg += std::string("\x00\x13\x00", 3) + std::string(1, char(200)) + std::string(1, char(200)) + std::string(14, '\0');
+  const std::string dht = write("dht.jpg", jpeg + std::string(400, '\x01') + "\xFF\xD9");
+  CHECK_THROWS_WITH(load_image(dht), Catch::Matchers::Contains(dht) && Catch::Matchers::Contains("Huffman table"));
+}

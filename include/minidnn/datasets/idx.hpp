@@ -9,6 +9,7 @@
 /// Only unsigned-byte data is read (every MNIST-family file is). A wrong magic, an unexpected
 /// rank or a zero dimension, a file shorter than its header promises or with bytes left over
 /// is a minidnn::Error naming the file and the offset. Needs zlib at link time (ZLIB::ZLIB).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -54,8 +55,22 @@ inline ByteArray read_bytes(const std::string& path, int expected_rank = 0) {
     if (total > (std::uint64_t(1) << 34)) fail(path, ": IDX dimensions promise more than 16 GiB of data");
     result.dims.push_back(static_cast<int>(size));
   }
-  result.data.resize(static_cast<std::size_t>(total));
-  stream.read_exact(result.data.data(), result.data.size(), "the IDX data");
+  // Grow with the data actually read rather than trusting the header: a corrupt header must be
+  // an error about the file, not a huge allocation.
+  constexpr std::size_t kChunk = std::size_t(1) << 24;
+  while (result.data.size() < total) {
+    const std::size_t start = result.data.size();
+    result.data.resize(start + static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, total - start)));
+    const std::size_t wanted = result.data.size() - start;
+    std::size_t got = 0;
+    while (got < wanted) {
+      const std::size_t n = stream.read(result.data.data() + start + got, wanted - got);
+      if (n == 0)
+        fail(path, ": file ends at byte ", stream.offset(), " in the IDX data (the header promises ", total,
+             " data bytes, found ", start + got, ")");
+      got += n;
+    }
+  }
   unsigned char extra;
   if (stream.read(&extra, 1) != 0)
     fail(path, ": ", "unexpected bytes after the IDX data at offset ", stream.offset() - 1,

@@ -56,6 +56,20 @@ inline void write_shape(BinaryWriter& out, const std::vector<int>& dims) {
   for (int d : dims) out.write<std::int32_t>(d);
 }
 
+/// No shape a model file describes may hold more values than this (per sample, for activations):
+/// 256 MiB of floats, far beyond any model this library trains, and small enough that a corrupt
+/// file cannot make the loader allocate without bound.
+constexpr std::size_t kMaxShapeElements = std::size_t(1) << 26;
+
+inline void check_plausible(const Shape& shape, const std::string& what, const std::string& field) {
+  std::size_t elements = 1;
+  for (int d : shape.dims()) {
+    if (d <= 0 || std::size_t(d) > kMaxShapeElements / elements)
+      fail(what, ": implausible ", field, " ", shape.to_string(), " (more than ", kMaxShapeElements, " values)");
+    elements *= std::size_t(d);
+  }
+}
+
 inline std::vector<int> read_dims(BinaryReader& in, const char* field) {
   const auto rank = in.read<std::uint32_t>(field);
   if (rank == 0 || rank > 8) fail(in.what(), ": ", field, " has invalid rank ", rank);
@@ -64,6 +78,7 @@ inline std::vector<int> read_dims(BinaryReader& in, const char* field) {
     d = in.read<std::int32_t>(field);
     if (d <= 0) fail(in.what(), ": ", field, " has a non-positive dimension ", d);
   }
+  check_plausible(Shape(dims), in.what(), field);
   return dims;
 }
 
@@ -175,7 +190,24 @@ Contents<T> load(const std::filesystem::path& path) {
   Rng unused_rng(0);
   for (std::uint32_t i = 0; i < layer_count; ++i) {
     const std::string type = in.read_string("layer type", 256);
-    auto layer = LayerRegistry<T>::create(type, in);
+    const std::string layer_name = "layer " + std::to_string(i) + " (" + type + ")";
+    std::unique_ptr<Layer<T>> layer;
+    Shape output;
+    try {
+      layer = LayerRegistry<T>::create(type, in);
+      output = layer->output_shape_for(shape);
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      if (message.rfind(what, 0) == 0) throw;  // already names the file
+      fail(what, ": ", layer_name, ": ", message);
+    }
+    // Check the layer against the file before building it: a corrupt size must be an error, not
+    // a huge allocation.
+    check_plausible(output, what, layer_name + " output shape");
+    const std::size_t stored_values = layer->parameter_count_for(shape);
+    if (stored_values > in.remaining() / scalar_size)
+      fail(what, ": layer ", i, " (", type, ") needs ", stored_values, " parameter values but only ", in.remaining(),
+           " bytes are left: truncated or corrupt");
     shape = layer->build(shape, unused_rng);
     const auto params = layer->parameters();
     const auto stored = in.read<std::uint32_t>("parameter count");

@@ -42,8 +42,8 @@ class Conv2D : public Layer<T> {
          Padding padding = Padding::valid)
       : filters_(filters), kernel_(kernel), strides_(strides), padding_(padding), activation_(activation) {
     if (filters <= 0) fail("Conv2D: filters must be positive, got ", filters);
-    if (kernel.h <= 0 || kernel.w <= 0) fail("Conv2D: kernel size must be positive, got ", kernel.to_string());
-    if (strides.h <= 0 || strides.w <= 0) fail("Conv2D: strides must be positive, got ", strides.to_string());
+    if (!kernel.valid()) fail("Conv2D: kernel sides must be 1 to ", Size2::kMaxSide, ", got ", kernel.to_string());
+    if (!strides.valid()) fail("Conv2D: strides must be 1 to ", Size2::kMaxSide, ", got ", strides.to_string());
   }
 
   std::string type() const override { return "Conv2D"; }
@@ -166,6 +166,12 @@ class Conv2D : public Layer<T> {
     return Shape{filters_, g.out_h, g.out_w};
   }
 
+ public:
+  std::size_t parameter_count_for(const Shape& input_shape) const override {
+    return std::size_t(filters_) * input_shape.channels() * kernel_.h * kernel_.w + filters_;
+  }
+
+ protected:
   void initialize(Rng& rng) override {
     geometry_ = compute_geometry(this->input_shape());
     block_channels_ = compute_block_channels();

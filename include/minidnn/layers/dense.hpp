@@ -75,6 +75,12 @@ class Dense : public Layer<T> {
       fail("Dense: expects a flat (features,) input, got ", in, "; add a Flatten layer before it");
     return Shape{units_};
   }
+ public:
+  std::size_t parameter_count_for(const Shape& input_shape) const override {
+    return std::size_t(input_shape[0]) * units_ + units_;
+  }
+
+ protected:
   void initialize(Rng& rng) override {
     const int in = this->input_shape()[0];
     kernel_ = Parameter<T>("kernel", {in, units_});

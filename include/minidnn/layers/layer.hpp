@@ -50,6 +50,14 @@ class Layer {
     return output_shape_;
   }
 
+  /// The per-sample output shape build() would give for `input_shape`, without building
+  /// anything. Throws minidnn::Error if the input shape does not suit the layer.
+  Shape output_shape_for(const Shape& input_shape) const { return infer_output_shape(input_shape); }
+
+  /// How many parameter values build() would allocate for `input_shape` (lets a model-file
+  /// reader refuse an implausible layer before allocating for it).
+  virtual std::size_t parameter_count_for(const Shape& /*input_shape*/) const { return 0; }
+
   virtual void forward(const Tensor<T>& input, Tensor<T>& output, Mode mode) = 0;
   virtual void backward(const Tensor<T>& input, const Tensor<T>& output, Tensor<T>& grad_output,
                         Tensor<T>* grad_input) = 0;

@@ -34,8 +34,8 @@ class Pool2D : public Layer<T> {
 
  protected:
   Pool2D(Size2 pool, Size2 strides) : pool_(pool), strides_(strides) {
-    if (pool.h <= 0 || pool.w <= 0) fail("pooling: pool size must be positive, got ", pool.to_string());
-    if (strides.h <= 0 || strides.w <= 0) fail("pooling: strides must be positive, got ", strides.to_string());
+    if (!pool.valid()) fail("pooling: pool sides must be 1 to ", Size2::kMaxSide, ", got ", pool.to_string());
+    if (!strides.valid()) fail("pooling: strides must be 1 to ", Size2::kMaxSide, ", got ", strides.to_string());
   }
 
   Shape infer_output_shape(const Shape& in) const override {

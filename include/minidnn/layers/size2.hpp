@@ -10,6 +10,12 @@ struct Size2 {
   Size2(int square) : h(square), w(square) {}  // NOLINT: implicit on purpose, as Keras's 5 == (5, 5)
   Size2(int height, int width) : h(height), w(width) {}
   std::string to_string() const { return std::to_string(h) + "x" + std::to_string(w); }
+
+  /// The largest kernel, pool or stride side a layer accepts: keeps shape arithmetic far from
+  /// int overflow whatever a (possibly corrupt) model file says.
+  static constexpr int kMaxSide = 1 << 16;
+  /// Both sides in [1, kMaxSide].
+  bool valid() const { return h >= 1 && w >= 1 && h <= kMaxSide && w <= kMaxSide; }
 };
 
 /// Keras's padding modes: `valid` uses only full windows; `same` pads so that

@@ -5,8 +5,11 @@
 /// resize (so a detector built on them matches OpenCV's detections), cropping, rectangle drawing
 /// and PNG writing. Requires linking `minidnn::stb` (Debian's libstb).
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -80,13 +83,88 @@ struct Box {
 /// An 8-bit RGB colour for drawing (the one colour type of vision and viz).
 using viz::Rgb;
 
-/// Loads a JPEG, PNG, BMP (or other stb_image format) with its channels as stored (1 to 4).
-/// Unreadable or undecodable files throw an Error with the path and stb's reason. Like OpenCV,
-/// 16-bit PNGs are reduced to 8 bits; unlike cv::imread, JPEG EXIF orientation is not applied.
+namespace detail {
+
+/// stb_image 2.27 (Debian 12's libstb) writes past a Huffman table when a JPEG's DHT segment
+/// declares more than 256 codes (found by fuzzing; fixed upstream in 2.28). Returns why such a
+/// file is refused, or nullptr. Looks at every DHT segment, also those between progressive scans.
+inline const char* jpeg_problem(const unsigned char* p, std::size_t n) {
+  std::size_t pos = 2;  // after SOI
+  while (pos + 1 < n) {
+    if (p[pos] != 0xFF) {  // entropy-coded data (or garbage stb will reject): find the next marker
+      ++pos;
+      continue;
+    }
+    const unsigned char marker = p[pos + 1];
+    if (marker == 0xD9) break;                                  // EOI
+    if (marker == 0x00 || marker == 0xFF || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+      ++pos;                                                    // stuffed byte, fill byte, RSTn
+      continue;
+    }
+    if (pos + 3 >= n) break;
+    const long length = (long(p[pos + 2]) << 8) | p[pos + 3];
+    std::size_t next = pos + 2 + static_cast<std::size_t>(length);
+    if (marker == 0xC4) {
+      // DHT: tables of (class/id, 16 counts, symbols), read as stb reads them: while the declared
+      // length lasts, trusting each table's counts (bytes past the end of the file read as 0).
+      std::size_t t = pos + 4;
+      for (long left = length - 2; left > 0 && t < n;) {
+        long codes = 0;
+        for (std::size_t i = t + 1; i <= t + 16 && i < n; ++i) codes += p[i];
+        if (codes > 256) return "corrupt JPEG: a Huffman table (DHT) declares more than 256 codes";
+        left -= 17 + codes;
+        t += 17 + static_cast<std::size_t>(codes);
+      }
+      next = t;
+    }
+    pos = std::max(next, pos + 2);
+  }
+  return nullptr;
+}
+
+}  // namespace detail
+
+/// Loads a JPEG, PNG or BMP image with its channels as stored (1 to 4), via stb_image.
+/// Unreadable, undecodable or other files throw an Error with the path and the reason. Images
+/// over 2^26 pixels are refused before decoding. Like OpenCV, 16-bit PNGs are reduced to 8 bits;
+/// unlike cv::imread, JPEG EXIF orientation is not applied.
 inline Image load_image(const std::string& path) {
+  std::string bytes;
+  {
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (!file) fail(path, ": cannot load image: ", std::strerror(errno));
+    char buffer[1 << 16];
+    std::size_t got;
+    while ((got = std::fread(buffer, 1, sizeof buffer, file)) > 0) {
+      bytes.append(buffer, got);
+      if (bytes.size() > (std::size_t(1) << 30)) {
+        std::fclose(file);
+        fail(path, ": cannot load image: file larger than 1 GiB");
+      }
+    }
+    const bool read_error = std::ferror(file) != 0;
+    std::fclose(file);
+    if (read_error) fail(path, ": cannot load image: read error");
+  }
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t size = bytes.size();
+  const bool jpeg = size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
+  const bool png = size >= 8 && std::memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0;
+  const bool bmp = size >= 2 && data[0] == 'B' && data[1] == 'M';
+  if (!jpeg && !png && !bmp) fail(path, ": cannot load image: not a JPEG, PNG or BMP file");
+  if (const char* problem = jpeg ? detail::jpeg_problem(data, size) : nullptr)
+    fail(path, ": cannot load image: ", problem);
+
   int width = 0, height = 0, channels = 0;
-  stbi_uc* data = stbi_load(path.c_str(), &width, &height, &channels, 0);
-  if (!data) {
+  // A header can claim a huge image in a few bytes; refuse before decoding.
+  constexpr long long kMaxPixels = 1LL << 26;
+  const int length = static_cast<int>(size);
+  if (stbi_info_from_memory(data, length, &width, &height, &channels) &&
+      static_cast<long long>(width) * height > kMaxPixels)
+    fail(path, ": cannot load image: it is ", width, "x", height, ", more than the ", kMaxPixels,
+         " pixels this loader accepts");
+  stbi_uc* pixels = stbi_load_from_memory(data, length, &width, &height, &channels, 0);
+  if (!pixels) {
     const char* reason = stbi_failure_reason();
     fail(path, ": cannot load image: ", reason ? reason : "unknown reason");
   }
@@ -94,8 +172,8 @@ inline Image load_image(const std::string& path) {
   image.width = width;
   image.height = height;
   image.channels = channels;
-  image.pixels.assign(data, data + static_cast<std::size_t>(width) * height * channels);
-  stbi_image_free(data);
+  image.pixels.assign(pixels, pixels + static_cast<std::size_t>(width) * height * channels);
+  stbi_image_free(pixels);
   return image;
 }
 
