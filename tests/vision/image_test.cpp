@@ -155,13 +155,18 @@ TEST_CASE("load_image refuses other formats, huge claimed sizes and overflowing 
   const std::string tga = write("huge.tga", std::string("\0\0\x0a\0\0NSt6locale5\x18\0\x02" "D'\x0a", 22) + std::string(16, 'x'));
   CHECK_THROWS_WITH(load_image(tga), Catch::Matchers::Contains(tga) && Catch::Matchers::Contains("not a JPEG, PNG or BMP"));
 
-  // A BMP header claiming 30000x30000 pixels.
-  std::string bmp = "BM" + std::string(12, '\0') + std::string("\x28\0\0\0", 4);
-  auto le32 = [](std::uint32_t v) { return std::string{char(v), char(v >> 8), char(v >> 16), char(v >> 24)}; };
-  bmp += le32(30000) + le32(30000) + std::string("\x01\0\x18\0", 4) + std::string(24, '\0');
-  const std::string big = write("huge.bmp", bmp);
+  // BMP headers claiming 30000x30000 pixels, and 2000x2000 in a 54-byte file.
+  auto bmp = [](std::uint32_t side) {
+    auto le32 = [](std::uint32_t v) { return std::string{char(v), char(v >> 8), char(v >> 16), char(v >> 24)}; };
+    return "BM" + std::string(12, '\0') + std::string("\x28\0\0\0", 4) + le32(side) + le32(side) +
+           std::string("\x01\0\x18\0", 4) + std::string(24, '\0');
+  };
+  const std::string big = write("huge.bmp", bmp(30000));
   CHECK_THROWS_WITH(load_image(big), Catch::Matchers::Contains(big) && Catch::Matchers::Contains("30000x30000") &&
                                          Catch::Matchers::Contains("more than the 67108864 pixels"));
+  const std::string cut = write("cut.bmp", bmp(2000));
+  CHECK_THROWS_WITH(load_image(cut), Catch::Matchers::Contains(cut) && Catch::Matchers::Contains("2000x2000") &&
+                                         Catch::Matchers::Contains("cannot fit in 54 bytes"));
 
   // A JPEG whose Huffman table declares 2 x 200 codes: stb_image 2.27 would write past its table.
   std::string jpeg = "\xFF\xD8\xFF\xC4";

@@ -156,13 +156,23 @@ inline Image load_image(const std::string& path) {
     fail(path, ": cannot load image: ", problem);
 
   int width = 0, height = 0, channels = 0;
-  // A header can claim a huge image in a few bytes; refuse before decoding.
+  // A header can claim a huge image in a few bytes, and stb then decodes the missing data as
+  // zeros for seconds (found by fuzzing). Refuse before decoding what no file of this size can
+  // hold: BMP stores at least 1 bit per pixel, a JPEG at least ~6 bits per 8x8 block, and PNG's
+  // deflate expands at most ~1032:1 (8 pixels per byte for 1-bit images).
   constexpr long long kMaxPixels = 1LL << 26;
+  const long long bytes_in_file = static_cast<long long>(size);
+  const long long most_pixels = bmp ? 8 * bytes_in_file : jpeg ? 512 * bytes_in_file : 8256 * bytes_in_file;
   const int length = static_cast<int>(size);
-  if (stbi_info_from_memory(data, length, &width, &height, &channels) &&
-      static_cast<long long>(width) * height > kMaxPixels)
-    fail(path, ": cannot load image: it is ", width, "x", height, ", more than the ", kMaxPixels,
-         " pixels this loader accepts");
+  if (stbi_info_from_memory(data, length, &width, &height, &channels)) {
+    const long long pixels = static_cast<long long>(width) * height;
+    if (pixels > kMaxPixels)
+      fail(path, ": cannot load image: it is ", width, "x", height, ", more than the ", kMaxPixels,
+           " pixels this loader accepts");
+    if (pixels > most_pixels)
+      fail(path, ": cannot load image: truncated or corrupt: a ", width, "x", height, " image cannot fit in ",
+           size, " bytes");
+  }
   stbi_uc* pixels = stbi_load_from_memory(data, length, &width, &height, &channels, 0);
   if (!pixels) {
     const char* reason = stbi_failure_reason();
