@@ -52,6 +52,9 @@ class Conv2D : public Layer<T> {
            ", " + to_string(padding_) + ", " + to_string(activation_);
   }
   std::vector<Parameter<T>*> parameters() override { return {&kernel_param_, &bias_param_}; }
+  std::size_t parameter_count_for(const Shape& input_shape) const override {
+    return std::size_t(filters_) * input_shape.channels() * kernel_.h * kernel_.w + filters_;
+  }
 
   void write_config(BinaryWriter& out) const override {
     for (int v : {filters_, kernel_.h, kernel_.w, strides_.h, strides_.w}) out.write<std::int32_t>(v);
@@ -166,12 +169,6 @@ class Conv2D : public Layer<T> {
     return Shape{filters_, g.out_h, g.out_w};
   }
 
- public:
-  std::size_t parameter_count_for(const Shape& input_shape) const override {
-    return std::size_t(filters_) * input_shape.channels() * kernel_.h * kernel_.w + filters_;
-  }
-
- protected:
   void initialize(Rng& rng) override {
     geometry_ = compute_geometry(this->input_shape());
     block_channels_ = compute_block_channels();

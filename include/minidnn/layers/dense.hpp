@@ -25,6 +25,9 @@ class Dense : public Layer<T> {
   std::string type() const override { return "Dense"; }
   std::string describe() const override { return std::to_string(units_) + ", " + to_string(activation_); }
   std::vector<Parameter<T>*> parameters() override { return {&kernel_, &bias_}; }
+  std::size_t parameter_count_for(const Shape& input_shape) const override {
+    return std::size_t(input_shape[0]) * units_ + units_;
+  }
 
   void write_config(BinaryWriter& out) const override {
     out.write<std::int32_t>(units_);
@@ -75,12 +78,6 @@ class Dense : public Layer<T> {
       fail("Dense: expects a flat (features,) input, got ", in, "; add a Flatten layer before it");
     return Shape{units_};
   }
- public:
-  std::size_t parameter_count_for(const Shape& input_shape) const override {
-    return std::size_t(input_shape[0]) * units_ + units_;
-  }
-
- protected:
   void initialize(Rng& rng) override {
     const int in = this->input_shape()[0];
     kernel_ = Parameter<T>("kernel", {in, units_});
