@@ -28,7 +28,7 @@ struct RunState {
   double lr = 1e-3;
   std::uint64_t seed = 1;
   bool augment = false;
-  int max_shift = 2;  // pixels, with --augment
+  int max_shift = 1;  // pixels, with --augment
   std::string data;   // the FER2013 file trained on; empty: the synthetic set
   int train_rows = 0, val_rows = 0;  // 0: all
   int next_epoch = 0, next_batch = 0;
@@ -108,7 +108,7 @@ std::string stem_of(const std::string& out) {
 int run_train(int argc, char** argv) {
   Args args("fer train",
             "fer train [--data FILE] [--model seed|small] [--epochs 30] [--batch 256] [--lr 1e-3] [--seed 1] "
-            "[--augment [--shift 2]] [--out model.mdnn] [--resume CHECKPOINT]",
+            "[--augment [--shift 1]] [--out model.mdnn] [--resume CHECKPOINT]",
             "Trains on the Training rows and validates on PublicTest after every epoch. Writes the model, a\n"
             "history CSV and a PNG of the curves next to it, and a checkpoint (MODEL.ckpt) after every epoch.\n"
             "Ctrl-C finishes the current batch, saves the checkpoint and exits; --resume continues from it.");
@@ -119,7 +119,7 @@ int run_train(int argc, char** argv) {
       .option("lr", "RATE", "1e-3", "Adam learning rate")
       .option("seed", "N", "1", "seed for weights, shuffling, dropout and augmentation")
       .flag("augment", "random horizontal flips and small shifts (edges repeated)")
-      .option("shift", "PIXELS", "2", "with --augment: largest shift in each direction")
+      .option("shift", "PIXELS", "1", "with --augment: largest shift in each direction")
       .option("out", "FILE", "model.mdnn", "where to write the trained model")
       .option("resume", "CHECKPOINT", "", "continue a run from its checkpoint")
       .option("train-rows", "N", "0", "use only the first N Training rows (0: all; --resume keeps the run's)")

@@ -84,6 +84,9 @@ TEST_CASE("fer: --help, unknown commands and flags", "[fer][cli]") {
   r = fer("train --batch", dir);
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("needs a value"));
+  r = fer("train --augment --shift 99", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--shift"));
 }
 
 TEST_CASE("fer: missing and wrong files give a message naming them and a non-zero exit", "[fer][cli]") {
