@@ -168,6 +168,11 @@ TEST_CASE("load_image refuses other formats, huge claimed sizes and overflowing 
   CHECK_THROWS_WITH(load_image(cut), Catch::Matchers::Contains(cut) && Catch::Matchers::Contains("2000x2000") &&
                                          Catch::Matchers::Contains("cannot fit in 54 bytes"));
 
+  // A PNG whose IDAT chunk declares 2 GiB: stb_image would allocate that before reading it.
+  const std::string idat = write("idat.png", std::string("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x05\0\0\0\x04\x08\0\0\0\0"
+                                                         "\xb0\0\0\0\x80\0\0\0IDATx^", 43));
+  CHECK_THROWS_WITH(load_image(idat), Catch::Matchers::Contains(idat) && Catch::Matchers::Contains("chunk claims more bytes"));
+
   // A JPEG whose Huffman table declares 2 x 200 codes: stb_image 2.27 would write past its table.
   std::string jpeg = "\xFF\xD8\xFF\xC4";
   jpeg += std::string("\x00\x13\x00", 3) + std::string(1, char(200)) + std::string(1, char(200)) + std::string(14, '\0');

@@ -122,6 +122,20 @@ inline const char* jpeg_problem(const unsigned char* p, std::size_t n) {
   return nullptr;
 }
 
+/// stb_image grows its buffer to a PNG chunk's declared length before reading the chunk, so a
+/// few bytes declaring a 2 GiB IDAT chunk make it allocate 2 GiB (found by fuzzing). Returns why
+/// a PNG whose chunks claim more bytes than the file holds is refused, or nullptr.
+inline const char* png_problem(const unsigned char* p, std::size_t n) {
+  for (std::size_t pos = 8; pos + 8 <= n;) {
+    const std::size_t length = (std::size_t(p[pos]) << 24) | (std::size_t(p[pos + 1]) << 16) |
+                               (std::size_t(p[pos + 2]) << 8) | std::size_t(p[pos + 3]);
+    if (length > n - pos - 8) return "truncated or corrupt PNG: a chunk claims more bytes than the file holds";
+    if (std::memcmp(p + pos + 4, "IEND", 4) == 0) break;
+    pos += 12 + length;  // length, type, data, CRC
+  }
+  return nullptr;
+}
+
 }  // namespace detail
 
 /// Loads a JPEG, PNG or BMP image with its channels as stored (1 to 4), via stb_image.
@@ -152,7 +166,7 @@ inline Image load_image(const std::string& path) {
   const bool png = size >= 8 && std::memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0;
   const bool bmp = size >= 2 && data[0] == 'B' && data[1] == 'M';
   if (!jpeg && !png && !bmp) fail(path, ": cannot load image: not a JPEG, PNG or BMP file");
-  if (const char* problem = jpeg ? detail::jpeg_problem(data, size) : nullptr)
+  if (const char* problem = jpeg ? detail::jpeg_problem(data, size) : png ? detail::png_problem(data, size) : nullptr)
     fail(path, ": cannot load image: ", problem);
 
   int width = 0, height = 0, channels = 0;
