@@ -164,6 +164,9 @@ TEST_CASE("load_image refuses other formats, huge claimed sizes and overflowing 
   const std::string big = write("huge.bmp", bmp(30000));
   CHECK_THROWS_WITH(load_image(big), Catch::Matchers::Contains(big) && Catch::Matchers::Contains("30000x30000") &&
                                          Catch::Matchers::Contains("more than the 67108864 pixels"));
+  // Top-down (negative height): 1792 x -65535, which stb reports with the sign.
+  const std::string top_down = write("top_down.bmp", bmp(1792).replace(22, 4, std::string("\x01\0\xff\xff", 4)));
+  CHECK_THROWS_WITH(load_image(top_down), Catch::Matchers::Contains(top_down) && Catch::Matchers::Contains("more than the 67108864"));
   const std::string cut = write("cut.bmp", bmp(2000));
   CHECK_THROWS_WITH(load_image(cut), Catch::Matchers::Contains(cut) && Catch::Matchers::Contains("2000x2000") &&
                                          Catch::Matchers::Contains("cannot fit in 54 bytes"));

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -178,8 +179,14 @@ inline Image load_image(const std::string& path) {
   const long long bytes_in_file = static_cast<long long>(size);
   const long long most_pixels = bmp ? 8 * bytes_in_file : jpeg ? 512 * bytes_in_file : 8256 * bytes_in_file;
   const int length = static_cast<int>(size);
-  if (stbi_info_from_memory(data, length, &width, &height, &channels)) {
-    const long long pixels = static_cast<long long>(width) * height;
+  if (!stbi_info_from_memory(data, length, &width, &height, &channels)) {
+    const char* reason = stbi_failure_reason();
+    fail(path, ": cannot load image: ", reason ? reason : "unreadable header");
+  }
+  {
+    // stb reports a top-down BMP's height as negative (found by fuzzing: a 55-byte BMP claiming
+    // 1792x-65535 slipped past a signed check and kept the decoder busy).
+    const long long pixels = std::llabs(static_cast<long long>(width)) * std::llabs(static_cast<long long>(height));
     if (pixels > kMaxPixels)
       fail(path, ": cannot load image: it is ", width, "x", height, ", more than the ", kMaxPixels,
            " pixels this loader accepts");
