@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include <zlib.h>
+#include "support/files.hpp"  // tests/support: gzip_bytes
 
 namespace fuzz {
 
@@ -33,29 +33,17 @@ class InputFile {
   std::string path_;
 };
 
-/// gzip-compresses `data` (a complete .gz stream, as gzip(1) writes it).
-inline std::string gzip(const std::uint8_t* data, std::size_t size) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) std::abort();
-  std::string out(deflateBound(&z, size) + 32, '\0');
-  z.next_in = const_cast<std::uint8_t*>(data);
-  z.avail_in = static_cast<uInt>(size);
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  if (deflate(&z, Z_FINISH) != Z_STREAM_END) std::abort();
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
 /// The readers accept plain and gzip-compressed files. The first input byte picks what is
 /// written, so the fuzzer explores the text behind the decompressor as well as broken streams:
 ///   'G' the rest, gzip-compressed;  'T' the rest, gzip-compressed and cut short at a point the
 ///   second byte chooses;  anything else: the input as it is.
 inline std::string plain_or_gzip(const std::uint8_t* data, std::size_t size) {
-  if (size >= 1 && data[0] == 'G') return gzip(data + 1, size - 1);
+  auto gzip = [&](std::size_t skip) {
+    return minidnn::test::gzip_bytes(std::string(reinterpret_cast<const char*>(data) + skip, size - skip), 1);
+  };
+  if (size >= 1 && data[0] == 'G') return gzip(1);
   if (size >= 2 && data[0] == 'T') {
-    std::string z = gzip(data + 2, size - 2);
+    std::string z = gzip(2);
     z.resize(z.size() * data[1] / 256);
     return z;
   }

@@ -1,4 +1,4 @@
-// Writes the fuzz targets' seed corpora (committed under fuzz/corpus/; rerun to regenerate):
+// Writes the fuzz targets' seed corpora (scripts/fuzz.sh runs it into build-fuzz/seeds/):
 //   make_seeds OUT_DIR
 // Small but complete inputs of every kind each reader accepts, so fuzzing starts from deep inside
 // the formats rather than from empty files.

@@ -13,12 +13,12 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "minidnn/sequential.hpp"
+#include "support/files.hpp"
 #include "support/paths.hpp"
 
 namespace fs = std::filesystem;
@@ -50,13 +50,6 @@ int wait_exit_code(pid_t pid) {
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 int run_fer(const std::vector<std::string>& args, const fs::path& cwd, const fs::path& log) {
@@ -106,9 +99,9 @@ TEST_CASE("fer train --resume after Ctrl-C or a kill ends with the weights of an
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // into epoch 2
     ::kill(pid, SIGINT);
     const int code = wait_exit_code(pid);
-    INFO(read_all(dir / "int.log"));
+    INFO(minidnn::test::read_file(dir / "int.log"));
     REQUIRE((code == 130 || code == 0));  // 0 only if training had already finished
-    if (code == 130) CHECK_THAT(read_all(dir / "int.log"), Catch::Contains("interrupted; checkpoint saved"));
+    if (code == 130) CHECK_THAT(minidnn::test::read_file(dir / "int.log"), Catch::Contains("interrupted; checkpoint saved"));
     REQUIRE(run_fer({"train", "--resume", "int.mdnn.ckpt", "--threads", "1", "--out", "int.mdnn"}, dir,
                     dir / "resume.log") == 0);
     check_same_weights(dir / "ref.mdnn", dir / "int.mdnn");
@@ -131,7 +124,7 @@ TEST_CASE("fer train stops on a non-finite loss, naming epoch and batch, and wri
   REQUIRE(run_fer({"train", "--model", "small", "--epochs", "1", "--batch", "32", "--train-rows", "320", "--val-rows",
                    "32", "--threads", "1", "--out", "good.mdnn"},
                   dir, dir / "good.log") == 0);
-  const std::string good_checkpoint = read_all(dir / "good.mdnn.ckpt");
+  const std::string good_checkpoint = minidnn::test::read_file(dir / "good.mdnn.ckpt");
 
   // A checkpoint whose weights overflowed (what a too-high learning rate leaves behind).
   std::string metadata;
@@ -142,12 +135,12 @@ TEST_CASE("fer train stops on a non-finite loss, naming epoch and batch, and wri
   const int code = run_fer({"train", "--resume", "overflowed.ckpt", "--epochs", "2", "--train-rows", "320",
                             "--val-rows", "32", "--threads", "1", "--out", "next.mdnn"},
                            dir, dir / "next.log");
-  const std::string log = read_all(dir / "next.log");
+  const std::string log = minidnn::test::read_file(dir / "next.log");
   INFO(log);
   CHECK(code == 1);
   CHECK_THAT(log, Catch::Contains("epoch 2, batch 1") && Catch::Contains("training diverged") &&
                       Catch::Contains("last checkpoint: overflowed.ckpt (after epoch 1)"));
   CHECK_FALSE(fs::exists(dir / "next.mdnn"));
   CHECK_FALSE(fs::exists(dir / "next.mdnn.ckpt"));
-  CHECK(read_all(dir / "good.mdnn.ckpt") == good_checkpoint);
+  CHECK(minidnn::test::read_file(dir / "good.mdnn.ckpt") == good_checkpoint);
 }

@@ -19,17 +19,13 @@
 #include <thread>
 
 #include "minidnn/io/atomic_file.hpp"
+#include "support/files.hpp"
 #include "support/paths.hpp"
 
 using minidnn::write_file_atomically;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // Files in `dir` other than `keep` (a failed save must not leave its temporary file behind).
 int stray_files(const fs::path& dir, const fs::path& keep) {
@@ -71,7 +67,7 @@ int expect_failed_save(const fs::path& target, const std::string& bytes, const s
     if (message.find("cannot save to " + target.string()) == std::string::npos) return 2;
     if (message.find(reason) == std::string::npos) return 3;
   }
-  if (read_all(target) != before) return 4;
+  if (minidnn::test::read_file(target) != before) return 4;
   if (stray_files(target.parent_path(), target) != 0) return 5;
   return 0;
 }
@@ -81,9 +77,9 @@ int expect_failed_save(const fs::path& target, const std::string& bytes, const s
 TEST_CASE("write_file_atomically writes and replaces whole files", "[atomic_file]") {
   const auto dir = minidnn::test::scratch_dir("atomic_file_basic");
   write_file_atomically(dir / "f", "first");
-  CHECK(read_all(dir / "f") == "first");
+  CHECK(minidnn::test::read_file(dir / "f") == "first");
   write_file_atomically(dir / "f", std::string(100000, 'x'));
-  CHECK(read_all(dir / "f") == std::string(100000, 'x'));
+  CHECK(minidnn::test::read_file(dir / "f") == std::string(100000, 'x'));
   CHECK(stray_files(dir, dir / "f") == 0);
 }
 
@@ -106,7 +102,7 @@ TEST_CASE("A save that exceeds the file-size limit fails and keeps the old file"
     return expect_failed_save(dir / "model", std::string(1 << 20, 'n'), "old contents", "write failed");
   });
   CHECK(code == 0);
-  CHECK(read_all(dir / "model") == "old contents");
+  CHECK(minidnn::test::read_file(dir / "model") == "old contents");
 }
 
 TEST_CASE("A save onto a full file system fails and keeps the old file", "[atomic_file]") {
@@ -142,7 +138,7 @@ TEST_CASE("A save into a read-only directory fails and keeps the old file", "[at
     return;
   }
   CHECK(code == 0);
-  CHECK(read_all(dir / "model") == "old contents");
+  CHECK(minidnn::test::read_file(dir / "model") == "old contents");
 }
 
 TEST_CASE("A process killed during saves leaves the old or the new file, never a broken one", "[atomic_file]") {
@@ -163,7 +159,7 @@ TEST_CASE("A process killed during saves leaves the old or the new file, never a
     ::kill(pid, SIGKILL);
     int status = 0;
     REQUIRE(::waitpid(pid, &status, 0) == pid);
-    const std::string now = read_all(target);
+    const std::string now = minidnn::test::read_file(target);
     INFO("round " << round);
     CHECK((now == a || now == b));
     // The killed save's temporary file may remain (nothing runs after SIGKILL); the target never
