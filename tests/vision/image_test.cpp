@@ -3,9 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
+#include <stb_image_write.h>
+
 #include "reference_file.hpp"
+#include "support/files.hpp"
 #include "support/paths.hpp"
 
 using namespace minidnn;
@@ -181,4 +185,64 @@ TEST_CASE("load_image refuses other formats, huge claimed sizes and overflowing 
   jpeg += std::string("\x00\x13\x00", 3) + std::string(1, char(200)) + std::string(1, char(200)) + std::string(14, '\0');
   const std::string dht = write("dht.jpg", jpeg + std::string(400, '\x01') + "\xFF\xD9");
   CHECK_THROWS_WITH(load_image(dht), Catch::Matchers::Contains(dht) && Catch::Matchers::Contains("Huffman table"));
+}
+
+namespace {
+std::string encode_jpeg(int width, int height, int channels) {
+  std::vector<unsigned char> pixels(static_cast<std::size_t>(width) * height * channels);
+  for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<unsigned char>((i * 37 + i / 97) & 0xFF);
+  std::string jpeg;
+  auto append = [](void* out, void* data, int size) { static_cast<std::string*>(out)->append(static_cast<char*>(data), size); };
+  REQUIRE(stbi_write_jpg_to_func(append, &jpeg, width, height, channels, pixels.data(), 90));
+  return jpeg;
+}
+}  // namespace
+
+// Found by fuzzing: a scan naming a Huffman table that no DHT defined made stb_image 2.27 decode
+// with uninitialized memory (UBSan: index -33 into a 256-entry table).
+TEST_CASE("load_image refuses a JPEG scan that uses an undefined Huffman table", "[vision][image]") {
+  auto dir = test::scratch_dir("image_undefined_table");
+  const std::string jpeg = encode_jpeg(16, 16, 3);
+  const std::size_t sos = jpeg.find("\xFF\xDA");
+  REQUIRE(sos != std::string::npos);
+  REQUIRE(jpeg[sos + 4] == 3);  // three components, tables (0,0), (1,1), (1,1): all defined
+  const std::string good = (dir / "good.jpg").string();
+  test::write_file(good, jpeg);
+  CHECK(load_image(good).width == 16);
+
+  for (const char tables : {'\x22', '\x02', '\x30'}) {  // DC 2 and AC 2; AC 2; DC 3
+    std::string bad_bytes = jpeg;
+    bad_bytes[sos + 8] = tables;  // the second component's selectors
+    const std::string bad = (dir / "undefined_table.jpg").string();
+    test::write_file(bad, bad_bytes);
+    CHECK_THROWS_WITH(load_image(bad), Catch::Matchers::Contains(bad) &&
+                                           Catch::Matchers::Contains("a scan uses a Huffman table that no DHT segment defines"));
+  }
+}
+
+// The table check follows progressive JPEGs through their scans (DC scans use DC tables only,
+// refinement scans none, AC scans AC tables, defined between scans). jpegtran transcodes losslessly,
+// so the progressive file must decode to the very pixels of the baseline one.
+TEST_CASE("load_image reads progressive JPEGs as their baseline originals", "[vision][image]") {
+  if (std::system("jpegtran -version >/dev/null 2>&1") != 0) {
+    WARN("SKIPPED: jpegtran (Debian's libjpeg-turbo-progs) is not installed; progressive JPEGs were not tried");
+    return;
+  }
+  auto dir = test::scratch_dir("image_progressive");
+  const std::string baseline = (dir / "baseline.jpg").string();
+  test::write_file(baseline, encode_jpeg(61, 45, 3));
+  const Image expected = load_image(baseline);
+  for (const std::string options : {"-progressive", "-progressive -optimize -restart 1", "-progressive -grayscale"}) {
+    const std::string progressive = (dir / "progressive.jpg").string();
+    REQUIRE(std::system(("jpegtran " + options + " -outfile '" + progressive + "' '" + baseline + "'").c_str()) == 0);
+    CAPTURE(options);
+    REQUIRE(test::read_file(progressive).find("\xFF\xC2") != std::string::npos);  // SOF2: progressive
+    const Image image = load_image(progressive);
+    if (options.find("grayscale") != std::string::npos) {
+      CHECK(image.channels == 1);
+      CHECK(image.width == 61);
+    } else {
+      CHECK(image.pixels == expected.pixels);
+    }
+  }
 }

@@ -86,10 +86,17 @@ using viz::Rgb;
 
 namespace detail {
 
-/// stb_image 2.27 (Debian 12's libstb) writes past a Huffman table when a JPEG's DHT segment
-/// declares more than 256 codes (found by fuzzing; fixed upstream in 2.28). Returns why such a
-/// file is refused, or nullptr. Looks at every DHT segment, also those between progressive scans.
+/// Two flaws of stb_image 2.27 (Debian 12's libstb), both found by fuzzing, that a walk over a
+/// JPEG's segments can rule out before stb decodes it. Returns why the file is refused, or nullptr.
+///  - A DHT segment declaring more than 256 codes makes stb write past its table (fixed upstream
+///    in 2.28).
+///  - A scan that uses a Huffman table no DHT has defined makes stb decode with uninitialized
+///    memory, reading at garbage indexes. libjpeg refuses such a file too.
+/// Bytes past the end of the file are read as 0, as stb reads them.
 inline const char* jpeg_problem(const unsigned char* p, std::size_t n) {
+  auto byte = [&](std::size_t i) -> unsigned { return i < n ? p[i] : 0u; };
+  bool defined[2][4] = {};  // [DC/AC][table id]: tables seen so far, as stb keeps them per image
+  bool progressive = false;
   std::size_t pos = 2;  // after SOI
   while (pos + 1 < n) {
     if (p[pos] != 0xFF) {  // entropy-coded data (or garbage stb will reject): find the next marker
@@ -105,18 +112,35 @@ inline const char* jpeg_problem(const unsigned char* p, std::size_t n) {
     if (pos + 3 >= n) break;
     const long length = (long(p[pos + 2]) << 8) | p[pos + 3];
     std::size_t next = pos + 2 + static_cast<std::size_t>(length);
+    if (marker == 0xC2) progressive = true;
     if (marker == 0xC4) {
       // DHT: tables of (class/id, 16 counts, symbols), read as stb reads them: while the declared
-      // length lasts, trusting each table's counts (bytes past the end of the file read as 0).
+      // length lasts, trusting each table's counts.
       std::size_t t = pos + 4;
       for (long left = length - 2; left > 0 && t < n;) {
         long codes = 0;
-        for (std::size_t i = t + 1; i <= t + 16 && i < n; ++i) codes += p[i];
+        for (std::size_t i = t + 1; i <= t + 16; ++i) codes += byte(i);
         if (codes > 256) return "corrupt JPEG: a Huffman table (DHT) declares more than 256 codes";
+        const unsigned table_class = byte(t) >> 4, id = byte(t) & 15;
+        if (table_class <= 1 && id <= 3) defined[table_class][id] = true;  // stb refuses other ids
         left -= 17 + codes;
         t += 17 + static_cast<std::size_t>(codes);
       }
       next = t;
+    } else if (marker == 0xDA) {
+      // SOS: count, (component, DC table << 4 | AC table) per component, then the spectral
+      // selection start and the successive approximation. Which tables a scan decodes with
+      // follows stb: baseline scans both; progressive DC scans only the first pass's DC table,
+      // progressive AC scans the AC table.
+      const unsigned components = byte(pos + 4);
+      const std::size_t after = pos + 5 + 2 * std::size_t(components);
+      const bool dc_scan = byte(after) == 0, first_pass = (byte(after + 2) >> 4) == 0;
+      const bool uses_dc = !progressive || (dc_scan && first_pass), uses_ac = !progressive || !dc_scan;
+      for (unsigned c = 0; c < components; ++c) {
+        const unsigned tables = byte(pos + 6 + 2 * std::size_t(c)), dc = tables >> 4, ac = tables & 15;
+        if ((uses_dc && dc <= 3 && !defined[0][dc]) || (uses_ac && ac <= 3 && !defined[1][ac]))
+          return "corrupt JPEG: a scan uses a Huffman table that no DHT segment defines";
+      }
     }
     pos = std::max(next, pos + 2);
   }
