@@ -26,6 +26,7 @@ struct RunState {
   std::string model = "seed";
   int epochs = 30, batch = 256;
   double lr = 1e-3;
+  std::string lr_schedule = "constant";  // or "cosine"
   std::uint64_t seed = 1;
   bool augment = false;
   int max_shift = 1;  // pixels, with --augment
@@ -38,7 +39,7 @@ struct RunState {
     std::ostringstream out;
     out.precision(17);
     out << "fer_checkpoint=1\nmodel=" << model << "\nepochs=" << epochs << "\nbatch=" << batch << "\nlr=" << lr
-        << "\nseed=" << seed << "\naugment=" << augment << "\nshift=" << max_shift << "\ndata=" << data << "\ntrain_rows=" << train_rows
+        << "\nlr_schedule=" << lr_schedule << "\nseed=" << seed << "\naugment=" << augment << "\nshift=" << max_shift << "\ndata=" << data << "\ntrain_rows=" << train_rows
         << "\nval_rows=" << val_rows << "\nnext_epoch=" << next_epoch
         << "\nnext_batch=" << next_batch << "\n";
     for (const auto& e : history)
@@ -62,6 +63,7 @@ struct RunState {
       else if (key == "epochs") s.epochs = std::stoi(value);
       else if (key == "batch") s.batch = std::stoi(value);
       else if (key == "lr") s.lr = std::stod(value);
+      else if (key == "lr_schedule") s.lr_schedule = value;
       else if (key == "seed") s.seed = std::stoull(value);
       else if (key == "augment") s.augment = value == "1";
       else if (key == "shift") s.max_shift = std::stoi(value);
@@ -107,8 +109,8 @@ std::string stem_of(const std::string& out) {
 
 int run_train(int argc, char** argv) {
   Args args("fer train",
-            "fer train [--data FILE] [--model seed|small] [--epochs 30] [--batch 256] [--lr 1e-3] [--seed 1] "
-            "[--augment [--shift 1]] [--out model.mdnn] [--resume CHECKPOINT]",
+            "fer train [--data FILE] [--model seed|small] [--epochs 30] [--batch 256] [--lr 1e-3] "
+            "[--lr-schedule constant] [--seed 1] [--augment [--shift 1]] [--out model.mdnn] [--resume CHECKPOINT]",
             "Trains on the Training rows and validates on PublicTest after every epoch. Writes the model, a\n"
             "history CSV and a PNG of the curves next to it, and a checkpoint (MODEL.ckpt) after every epoch.\n"
             "Ctrl-C finishes the current batch, saves the checkpoint and exits; --resume continues from it.");
@@ -117,6 +119,8 @@ int run_train(int argc, char** argv) {
       .option("epochs", "N", "30", "epochs to train (in all, counting resumed ones)")
       .option("batch", "N", "256", "batch size")
       .option("lr", "RATE", "1e-3", "Adam learning rate")
+      .option("lr-schedule", "NAME", "constant",
+              "constant (the tutorial's), or cosine: from RATE down towards 0 over the epochs")
       .option("seed", "N", "1", "seed for weights, shuffling, dropout and augmentation")
       .flag("augment", "random horizontal flips and small shifts (edges repeated)")
       .option("shift", "PIXELS", "1", "with --augment: largest shift in each direction")
@@ -166,6 +170,9 @@ int run_train(int argc, char** argv) {
                    state.epochs, state.batch);
     }
     state.lr = args.get_double("lr", 1e-12, 10.0);
+    state.lr_schedule = args.get("lr-schedule");
+    if (state.lr_schedule != "constant" && state.lr_schedule != "cosine")
+      throw UsageError("fer train: --lr-schedule must be constant or cosine, got '" + state.lr_schedule + "'");
     state.seed = static_cast<std::uint64_t>(args.get_int("seed", 0, 2147483647));
     state.augment = args.flag_set("augment");
     state.max_shift = args.get_int("shift", 0, 16);
@@ -197,6 +204,7 @@ int run_train(int argc, char** argv) {
     options.validation_x = &data.public_test.images;
     options.validation_y = &data.public_test.labels;
   }
+  if (state.lr_schedule == "cosine") options.learning_rate = minidnn::CosineDecay{state.lr, state.epochs};
   if (state.augment) {
     minidnn::AugmentOptions augment;
     augment.max_shift = state.max_shift;

@@ -17,4 +17,5 @@
 #include "minidnn/metrics/accuracy.hpp"
 #include "minidnn/model/sequential.hpp"
 #include "minidnn/optim/adam.hpp"
+#include "minidnn/optim/cosine_decay.hpp"
 #include "minidnn/optim/sgd.hpp"

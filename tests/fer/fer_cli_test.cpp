@@ -87,6 +87,9 @@ TEST_CASE("fer: --help, unknown commands and flags", "[fer][cli]") {
   r = fer("train --augment --shift 99", dir);
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("--shift"));
+  r = fer("train --lr-schedule linear", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--lr-schedule must be constant or cosine, got 'linear'"));
 }
 
 TEST_CASE("fer: missing and wrong files give a message naming them and a non-zero exit", "[fer][cli]") {

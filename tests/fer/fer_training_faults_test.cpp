@@ -71,10 +71,11 @@ void check_same_weights(const fs::path& a, const fs::path& b) {
   }
 }
 
-// One training recipe, used for the reference run and the interrupted ones.
+// One training recipe, used for the reference run and the interrupted ones. Its learning rate
+// changes every epoch (cosine), so a resumed run must also restore the schedule.
 std::vector<std::string> recipe(const std::string& out) {
   return {"train", "--model", "small", "--epochs", "3", "--batch", "32", "--train-rows", "1200", "--val-rows", "64",
-          "--threads", "1", "--seed", "7", "--augment", "--out", out};
+          "--threads", "1", "--seed", "7", "--augment", "--lr-schedule", "cosine", "--out", out};
 }
 
 // Waits until `path` exists (the first epoch's checkpoint), at most a few minutes.

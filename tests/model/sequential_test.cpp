@@ -153,6 +153,38 @@ TEST_CASE("fit stops when a callback asks, and says where to resume", "[sequenti
   CHECK(h.next_batch == 5);
 }
 
+TEST_CASE("fit sets the learning rate of each epoch from FitOptions::learning_rate, also when resumed", "[sequential]") {
+  Tensor<float> x;
+  std::vector<int> y;
+  test::bar_images(40, 3, 5, x, y);
+  Sequential<float> model;
+  model.add(Flatten<float>());
+  model.add(Dense<float>(3));
+  model.add(Softmax<float>());
+  model.build(Shape{1, 12, 12});
+  model.compile(Adam<float>(0.5));
+  FitOptions<float> options;
+  options.epochs = 4;
+  options.batch_size = 10;
+  options.learning_rate = [](int epoch) { return 1e-3 / (epoch + 1); };
+  std::vector<double> seen;  // the optimizer's rate during each batch, as the step used it
+  options.on_batch_end = [&](const BatchLogs&) {
+    seen.push_back(model.optimizer()->learning_rate());
+    return true;
+  };
+  model.fit(x, y, options);
+  REQUIRE(seen.size() == 16);
+  for (int b = 0; b < 16; ++b) CHECK(seen[b] == Approx(1e-3 / (b / 4 + 1)));
+
+  seen.clear();
+  options.initial_epoch = 2;
+  options.initial_batch = 3;
+  model.fit(x, y, options);
+  REQUIRE(seen.size() == 5);
+  CHECK(seen.front() == Approx(1e-3 / 3));
+  CHECK(seen.back() == Approx(1e-3 / 4));
+}
+
 TEST_CASE("A non-finite loss stops fit naming epoch and batch; the last checkpoint stays usable", "[sequential][faults]") {
   const auto dir = test::scratch_dir("sequential_diverged");
   Tensor<float> x;

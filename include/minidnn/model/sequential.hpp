@@ -190,6 +190,10 @@ class Sequential {
     std::vector<int> order(n);
     for (int epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
       const auto start = std::chrono::steady_clock::now();
+      if (options.learning_rate) {
+        if (!optimizer_) fail("Sequential: call compile(optimizer) before training");
+        optimizer_->set_learning_rate(options.learning_rate(epoch));
+      }
       std::iota(order.begin(), order.end(), 0);
       if (options.shuffle) {
         Rng rng(Rng::derive(options.seed, static_cast<std::uint64_t>(epoch)));

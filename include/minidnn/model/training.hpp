@@ -55,6 +55,9 @@ struct FitOptions {
   int initial_epoch = 0, initial_batch = 0;
   const Tensor<T>* validation_x = nullptr;
   const std::vector<int>* validation_y = nullptr;
+  /// When set, the optimizer's learning rate is set to learning_rate(epoch) before each epoch
+  /// (0-based), e.g. CosineDecay. A resumed run gets the rate of the epoch it resumes in.
+  std::function<double(int epoch)> learning_rate;
   /// Changes a gathered training batch in place (e.g. random flips); gets a generator derived
   /// from (seed, epoch, batch).
   std::function<void(Tensor<T>& batch, Rng& rng)> augment;
