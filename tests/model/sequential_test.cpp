@@ -10,6 +10,19 @@
 
 using namespace minidnn;
 
+namespace {
+// The smallest classifier of test::bar_images' 12x12 images into 3 classes.
+Sequential<float> softmax_regression(const Optimizer<float>& optimizer) {
+  Sequential<float> model;
+  model.add(Flatten<float>());
+  model.add(Dense<float>(3));
+  model.add(Softmax<float>());
+  model.build(Shape{1, 12, 12});
+  model.compile(optimizer);
+  return model;
+}
+}  // namespace
+
 TEST_CASE("Whole-model gradients (fused softmax + cross-entropy) match finite differences", "[sequential][gradient]") {
   Sequential<double> model;
   model.add(Conv2D<double>(3, 3, Activation::relu, 1, Padding::same));
@@ -136,12 +149,7 @@ TEST_CASE("fit stops when a callback asks, and says where to resume", "[sequenti
   Tensor<float> x;
   std::vector<int> y;
   test::bar_images(100, 3, 4, x, y);
-  Sequential<float> model;
-  model.add(Flatten<float>());
-  model.add(Dense<float>(3));
-  model.add(Softmax<float>());
-  model.build(Shape{1, 12, 12});
-  model.compile(Adam<float>());
+  Sequential<float> model = softmax_regression(Adam<float>());
   FitOptions<float> options;
   options.epochs = 3;
   options.batch_size = 10;
@@ -157,12 +165,7 @@ TEST_CASE("fit sets the learning rate of each epoch from FitOptions::learning_ra
   Tensor<float> x;
   std::vector<int> y;
   test::bar_images(40, 3, 5, x, y);
-  Sequential<float> model;
-  model.add(Flatten<float>());
-  model.add(Dense<float>(3));
-  model.add(Softmax<float>());
-  model.build(Shape{1, 12, 12});
-  model.compile(Adam<float>(0.5));
+  Sequential<float> model = softmax_regression(Adam<float>(0.5));
   FitOptions<float> options;
   options.epochs = 4;
   options.batch_size = 10;
