@@ -37,7 +37,6 @@ void* poisoned_realloc(void* old, std::size_t old_size, std::size_t new_size) {
 }  // namespace
 
 #define STBI_MALLOC(size) poisoned_malloc(size)
-#define STBI_REALLOC(p, size) std::realloc(p, size)
 #define STBI_REALLOC_SIZED(p, old_size, new_size) poisoned_realloc(p, old_size, new_size)
 #define STBI_FREE(p) std::free(p)
 #define STB_IMAGE_IMPLEMENTATION

@@ -140,7 +140,7 @@ class Sequential {
   /// One optimization step on one batch. Returns the batch's loss and accuracy (before the
   /// update). Throws, leaving the weights untouched, if the loss is not finite.
   Evaluation train_on_batch(const Tensor<T>& x, const std::vector<int>& labels) {
-    if (!optimizer_) fail("Sequential: call compile(optimizer) before training");
+    require_compiled();
     const Tensor<T>& probabilities = forward(x, Mode::train);
     Evaluation result;
     result.loss = Loss::loss(probabilities, labels);
@@ -191,7 +191,7 @@ class Sequential {
     for (int epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
       const auto start = std::chrono::steady_clock::now();
       if (options.learning_rate) {
-        if (!optimizer_) fail("Sequential: call compile(optimizer) before training");
+        require_compiled();
         optimizer_->set_learning_rate(options.learning_rate(epoch));
       }
       std::iota(order.begin(), order.end(), 0);
@@ -275,6 +275,9 @@ class Sequential {
  private:
   void require_built() const {
     if (!built_) fail("Sequential: the model is not built; call build(input_shape) first");
+  }
+  void require_compiled() const {
+    if (!optimizer_) fail("Sequential: call compile(optimizer) before training");
   }
 
   void check_dataset(const Tensor<T>& x, const std::vector<int>& labels, const char* what) const {
