@@ -51,7 +51,21 @@ const ConvCase kCases[] = {
     // 25 x 900 column rows per channel exceed half the 256 KB column block in double: the
     // column matrix is built and used one channel at a time (three blocks).
     {"5x5 on 34x34: column matrix in channel blocks", 3, 34, 34, 4, 5, 1, Padding::valid, Activation::relu, 2},
+    // Winograd F(2x2, 3x3) shapes: odd outputs (edge tiles half outside), same padding with odd
+    // sides, and batches split into several sample groups with a smaller last group (8x8
+    // outputs: 16 tiles, 4 samples per group; 3x3 outputs: 4 tiles, 16 per group).
+    {"3x3 valid, odd output 5x4", 3, 7, 6, 4, 3, 1, Padding::valid, Activation::relu, 2},
+    {"3x3 same, odd sides 5x7", 2, 5, 7, 3, 3, 1, Padding::same, Activation::relu, 3},
+    {"3x3 valid 10x10, 5 samples in groups of 4", 2, 10, 10, 3, 3, 1, Padding::valid, Activation::relu, 5},
+    {"3x3 valid 5x5 (seed conv5 shape, small), 41 samples in groups of 16", 2, 5, 5, 2, 3, 1, Padding::valid, Activation::linear, 41},
 };
+
+// The algorithms a case can run with: im2col always, Winograd for 3x3 kernels at stride 1.
+std::vector<ConvAlgorithm> algorithms_for(const ConvCase& c) {
+  if (c.kernel == Size2(3) && c.stride == Size2(1)) return {ConvAlgorithm::im2col, ConvAlgorithm::winograd};
+  return {ConvAlgorithm::im2col};
+}
+const char* name_of(ConvAlgorithm a) { return a == ConvAlgorithm::winograd ? "winograd" : "im2col"; }
 
 }  // namespace
 
@@ -65,12 +79,30 @@ TEST_CASE("Conv2D infers Keras's output shapes", "[conv2d]") {
   CHECK_THROWS_AS(Conv2D<float>(0, 3), Error);
 }
 
+TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels and refuses it elsewhere", "[conv2d]") {
+  Rng rng(1);
+  Conv2D<float> conv3(8, 3);
+  conv3.build(Shape{2, 9, 9}, rng);
+  CHECK(conv3.algorithm() == ConvAlgorithm::winograd);
+  conv3.set_algorithm(ConvAlgorithm::im2col);
+  CHECK(conv3.algorithm() == ConvAlgorithm::im2col);
+  Conv2D<float> conv5(8, 5);
+  conv5.build(Shape{2, 9, 9}, rng);
+  CHECK(conv5.algorithm() == ConvAlgorithm::im2col);
+  CHECK_THROWS_WITH(conv5.set_algorithm(ConvAlgorithm::winograd), Catch::Contains("only 3x3 kernels at stride 1"));
+  Conv2D<float> strided(8, 3, Activation::linear, 2);
+  strided.set_algorithm(ConvAlgorithm::winograd);
+  CHECK_THROWS_WITH(strided.build(Shape{2, 9, 9}, rng), Catch::Contains("not 3x3 at stride 2x2"));
+}
+
 TEST_CASE("Conv2D forward matches a direct convolution", "[conv2d]") {
   for (const auto& c : kCases) {
-    SECTION(c.name) {
+    for (const ConvAlgorithm algorithm : algorithms_for(c)) SECTION(std::string(c.name) + ", " + name_of(algorithm)) {
       Conv2D<double> conv(c.filters, c.kernel, c.activation, c.stride, c.padding);
+      conv.set_algorithm(algorithm);
       Rng rng(3);
       conv.build(Shape{c.channels, c.height, c.width}, rng);
+      REQUIRE(conv.algorithm() == algorithm);
       for (auto& b : conv.parameters()[1]->value) b = rng.uniform(-0.5, 0.5);
       Tensor<double> x(c.batch, conv.input_shape());
       test::fill_uniform(x, rng);
@@ -86,10 +118,12 @@ TEST_CASE("Conv2D forward matches a direct convolution", "[conv2d]") {
 
 TEST_CASE("Conv2D gradients match finite differences", "[conv2d][gradient]") {
   for (const auto& c : kCases) {
-    SECTION(c.name) {
+    for (const ConvAlgorithm algorithm : algorithms_for(c)) SECTION(std::string(c.name) + ", " + name_of(algorithm)) {
       Conv2D<double> conv(c.filters, c.kernel, c.activation, c.stride, c.padding);
+      conv.set_algorithm(algorithm);
       Rng rng(5);
       conv.build(Shape{c.channels, c.height, c.width}, rng);
+      REQUIRE(conv.algorithm() == algorithm);
       const auto errors = test::check_layer_gradients(conv, c.batch);
       CHECK(errors.input < 1e-7);
       CHECK(errors.parameters < 1e-7);
@@ -141,4 +175,16 @@ TEST_CASE("Conv2D rejects an input of the wrong shape, naming both shapes", "[co
   Tensor<float> x(2, Shape{1, 9, 8}), y;
   CHECK_THROWS_WITH(conv.forward(x, y, Mode::inference),
                     Catch::Contains("(1, 9, 8)") && Catch::Contains("(1, 8, 8)") && Catch::Contains("Conv2D"));
+}
+
+TEST_CASE("Winograd groups the samples as documented", "[conv2d]") {
+  // The shapes above rely on these group sizes to cover several groups and a short last one.
+  auto group = [](int size, int batch) {
+    ConvGeometry g{1, size, size, 3, 3, 1, 1, 0, 0, size - 2, size - 2};
+    return WinogradConv<double>(g, 1).group_size(batch);
+  };
+  CHECK(group(10, 5) == 4);
+  CHECK(group(5, 41) == 16);
+  CHECK(group(20, 256) == 1);   // seed conv2: 81 tiles per sample
+  CHECK(group(5, 3) == 3);      // never more than the batch
 }

@@ -93,3 +93,29 @@ TEST_CASE("MaxPool2D routes each gradient to the first maximum of its window, in
     for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(dx.data()[i] == expected[i]);
   }
 }
+
+TEST_CASE("MaxPool2D outputs NaN for every window that holds a NaN, wherever it sits", "[maxpool]") {
+  // Only the windows over the NaN turn NaN (the first pixel of a window, a later one, on a
+  // vector's tail); the rest keep their maxima. Float runs the vector kernel, double the scalar loop.
+  auto check = [](auto zero) {
+    using T = decltype(zero);
+    MaxPool2D<T> pool(3, 2);
+    Rng rng(2);
+    const Shape out = pool.build(Shape{1, 9, 41}, rng);  // 4 x 20 outputs
+    for (const int nan_at : {0, 2 * 41 + 2, 3 * 41 + 17, 8 * 41 + 40}) {
+      Tensor<T> x(1, pool.input_shape()), y;
+      for (std::size_t i = 0; i < x.size(); ++i) x[i] = T(std::sin(double(i)));
+      x[nan_at] = std::numeric_limits<T>::quiet_NaN();
+      pool.forward(x, y, Mode::train);
+      const int ny = nan_at / 41, nx = nan_at % 41;
+      for (int oy = 0; oy < out.height(); ++oy)
+        for (int ox = 0; ox < out.width(); ++ox) {
+          const bool covers = ny >= 2 * oy && ny < 2 * oy + 3 && nx >= 2 * ox && nx < 2 * ox + 3;
+          INFO("NaN at " << nan_at << ", output (" << oy << ", " << ox << ")");
+          REQUIRE(std::isnan(y[oy * out.width() + ox]) == covers);
+        }
+    }
+  };
+  check(0.0f);
+  check(0.0);
+}

@@ -19,11 +19,12 @@ inline Activation activation_from_code(int code) {
 }
 inline int activation_code(Activation a) { return a == Activation::relu ? 1 : 0; }
 
-/// Applies `a` in place to n values.
+/// Applies `a` in place to n values. ReLU passes NaN through (as PyTorch does): a diverged
+/// model must reach the loss as NaN, not as a healthy-looking zero.
 template <typename T>
 void apply_activation(Activation a, T* values, std::size_t n) {
   if (a != Activation::relu) return;
-  for (std::size_t i = 0; i < n; ++i) values[i] = values[i] > T(0) ? values[i] : T(0);
+  for (std::size_t i = 0; i < n; ++i) values[i] = values[i] < T(0) ? T(0) : values[i];
 }
 
 /// Turns dLoss/doutput into dLoss/dpreactivation in place, given the activated outputs.

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// Conv2D: 2-D convolution (cross-correlation, as Keras) over NCHW batches, by im2col + GEMM,
-/// with an optional fused ReLU.
+/// Conv2D: 2-D convolution (cross-correlation, as Keras) over NCHW batches, with an optional
+/// fused ReLU. 3x3 stride-1 convolutions run by Winograd F(2x2, 3x3) (ops/winograd.hpp: 2.25x
+/// fewer multiplications); all others, or any on request, by im2col + GEMM as below.
 ///
 /// Per sample n, with P = out_h*out_w output positions and K = C*kh*kw:
 ///     col   (K x P)   = im2col(x_n)
@@ -31,8 +32,14 @@
 #include "minidnn/layers/layer.hpp"
 #include "minidnn/layers/size2.hpp"
 #include "minidnn/ops/im2col.hpp"
+#include "minidnn/ops/row_sums.hpp"
+#include "minidnn/ops/winograd.hpp"
 
 namespace minidnn {
+
+/// How a Conv2D computes. `automatic` picks Winograd where it applies (3x3 kernel, stride 1)
+/// and im2col + GEMM elsewhere; the others force one (Winograd only where it applies).
+enum class ConvAlgorithm { automatic, im2col, winograd };
 
 template <typename T>
 class Conv2D : public Layer<T> {
@@ -76,10 +83,26 @@ class Conv2D : public Layer<T> {
 
   const ConvGeometry& geometry() const { return geometry_; }
 
+  /// Chooses the algorithm; the results agree to rounding. Throws if Winograd is asked for a
+  /// convolution it cannot compute (once the layer is built).
+  void set_algorithm(ConvAlgorithm algorithm) {
+    algorithm_ = algorithm;
+    if (this->built()) check_algorithm();
+  }
+  /// The algorithm in use once built: im2col or winograd (never automatic).
+  ConvAlgorithm algorithm() const {
+    if (algorithm_ == ConvAlgorithm::im2col || !winograd_applies(geometry_)) return ConvAlgorithm::im2col;
+    return ConvAlgorithm::winograd;
+  }
+
   void forward(const Tensor<T>& input, Tensor<T>& output, Mode) override {
     this->check_input(input);
     const int batch = input.batch();
     output.resize(batch, this->output_shape());
+    if (algorithm() == ConvAlgorithm::winograd) {
+      winograd_.forward(input, kernel_param_.value.data(), bias_param_.value.data(), activation_, output);
+      return;
+    }
     const ConvGeometry& g = geometry_;
     const int k = g.col_rows(), p = g.col_cols();
     const bool direct = is_pointwise();
@@ -110,8 +133,12 @@ class Conv2D : public Layer<T> {
     const ConvGeometry& g = geometry_;
     const int k = g.col_rows(), p = g.col_cols();
     const bool direct = is_pointwise();
-    activation_backward(activation_, output.data(), grad_output.data(), output.size());
     if (grad_input) grad_input->resize(batch, this->input_shape());
+    if (algorithm() == ConvAlgorithm::winograd) {
+      winograd_.backward(input, output, activation_, kernel_param_.value.data(), grad_output,
+                         kernel_param_.grad.data(), bias_param_.grad.data(), grad_input);
+      return;
+    }
     reserve_workspaces(/*backward=*/true);
     int team = 1;
 #pragma omp parallel if (batch > 1)
@@ -125,13 +152,11 @@ class Conv2D : public Layer<T> {
       std::fill(dbias, dbias + filters_, T(0));
 #pragma omp for schedule(static)
       for (int n = 0; n < batch; ++n) {
-        const T* dy = grad_output.sample(n);  // (F x P)
-        for (int f = 0; f < filters_; ++f) {
-          const T* row = dy + static_cast<std::size_t>(f) * p;
-          T sum = T(0);
-          for (int i = 0; i < p; ++i) sum += row[i];
-          dbias[f] += sum;
-        }
+        T* dy = grad_output.sample(n);  // (F x P)
+        // Per sample, inside the parallel loop: the masked gradient is then still in cache for
+        // the sums and products below.
+        activation_backward(activation_, output.sample(n), dy, grad_output.sample_size());
+        add_row_sums(dy, filters_, p, p, dbias);
         if (direct) {
           gemm<T>(Transpose::no, Transpose::yes, filters_, k, p, T(1), dy, p, input.sample(n), p, T(1),
                   dkernel, k);
@@ -171,7 +196,9 @@ class Conv2D : public Layer<T> {
 
   void initialize(Rng& rng) override {
     geometry_ = compute_geometry(this->input_shape());
+    check_algorithm();
     block_channels_ = compute_block_channels();
+    winograd_ = WinogradConv<T>(geometry_, filters_);
     const int c = this->input_shape().channels();
     kernel_param_ = Parameter<T>("kernel", {filters_, c, kernel_.h, kernel_.w});
     bias_param_ = Parameter<T>("bias", {filters_});
@@ -198,6 +225,12 @@ class Conv2D : public Layer<T> {
       g.out_w = (g.width - g.kernel_w) / g.stride_w + 1;
     }
     return g;
+  }
+
+  void check_algorithm() const {
+    if (algorithm_ == ConvAlgorithm::winograd && !winograd_applies(geometry_))
+      fail("Conv2D: Winograd computes only 3x3 kernels at stride 1, not ", kernel_.to_string(),
+           " at stride ", strides_.to_string());
   }
 
   // Input channels per column block: as many as fit kColumnBlockBytes, at least one.
@@ -262,6 +295,7 @@ class Conv2D : public Layer<T> {
   Size2 kernel_, strides_;
   Padding padding_;
   Activation activation_;
+  ConvAlgorithm algorithm_ = ConvAlgorithm::automatic;
   ConvGeometry geometry_{};
   int block_channels_ = 1;  // input channels per column block
   // Size bound of one column block: with the GEMM's packed copy of it (about as large) and the
@@ -271,6 +305,7 @@ class Conv2D : public Layer<T> {
   Parameter<T> bias_param_;    // (F)
   // Per-thread workspaces, indexed by OpenMP thread number.
   std::vector<AlignedVector<T>> col_, dcol_, dkernel_, dbias_;
+  WinogradConv<T> winograd_;  // the Winograd path's transformed kernels and workspaces
 };
 
 }  // namespace minidnn

@@ -6,7 +6,9 @@
 /// row-major window order); backward routes each output gradient to that input. Overlapping
 /// windows (pool 5, stride 2) may route several gradients to one input: they add up.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 #if defined(__AVX512F__)
@@ -25,7 +27,9 @@ namespace detail {
 /// masked vector for a row's tail). The scalar loop in MaxPool2D::pool_plane is the reference:
 /// window offsets (i, j) are visited in row-major order and a lane takes a new value only when it
 /// is strictly greater (`_CMP_GT_OQ`, false for NaN, as the scalar `>`), so each lane keeps the
-/// first maximum of its window. The compare -> masked move chain of one vector has a latency of
+/// first maximum of its window; a window holding a NaN outputs NaN (as PyTorch and NumPy do:
+/// a diverged model must not look healthy downstream), tracked off the compare chain. The
+/// compare -> masked move chain of one vector has a latency of
 /// ~5 cycles per window offset, so kBlocks independent vectors are carried through the window
 /// loop together to keep the core busy. (The compiler does not vectorize this loop well on its
 /// own: the per-lane conditional update becomes branches and masked stores.)
@@ -63,9 +67,11 @@ inline void max_pool_plane_avx512(const float* x, float* y, std::int32_t* winner
     };
     __m512 best[kBlocks];
     __m512i where[kBlocks];
+    __mmask16 nan[kBlocks];
     for (int r = 0; r < kBlocks; ++r) {
       best[r] = load(r, top[r]);
       where[r] = _mm512_add_epi32(_mm512_set1_epi32(top[r]), lane_offset);
+      nan[r] = _mm512_cmp_ps_mask(best[r], best[r], _CMP_UNORD_Q);
     }
     for (int i = 0; i < ph; ++i) {
       for (int j = (i == 0 ? 1 : 0); j < pw; ++j) {
@@ -74,11 +80,13 @@ inline void max_pool_plane_avx512(const float* x, float* y, std::int32_t* winner
           const __m512 v = load(r, top[r] + shift);
           const __mmask16 better = _mm512_cmp_ps_mask(v, best[r], _CMP_GT_OQ);
           best[r] = _mm512_mask_mov_ps(best[r], better, v);
+          nan[r] |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
           where[r] = _mm512_mask_add_epi32(where[r], better, _mm512_set1_epi32(top[r] + shift), lane_offset);
         }
       }
     }
     for (int r = 0; r < kBlocks; ++r) {
+      best[r] = _mm512_mask_mov_ps(best[r], nan[r], _mm512_set1_ps(std::numeric_limits<float>::quiet_NaN()));
       _mm512_mask_storeu_ps(y + out[r], lanes[r], best[r]);
       _mm512_mask_storeu_epi32(winner + out[r], lanes[r], where[r]);
     }
@@ -151,16 +159,18 @@ class MaxPool2D : public Pool2D<T> {
       for (int ox = 0; ox < ow; ++ox) {
         int best_index = (oy * sh) * iw + ox * sw;
         T best = x[best_index];
+        bool nan = false;
         for (int i = 0; i < ph; ++i) {
           const int row = (oy * sh + i) * iw + ox * sw;
           for (int j = 0; j < pw; ++j) {
+            nan |= std::isnan(x[row + j]);
             if (x[row + j] > best) {
               best = x[row + j];
               best_index = row + j;
             }
           }
         }
-        y[oy * ow + ox] = best;
+        y[oy * ow + ox] = nan ? std::numeric_limits<T>::quiet_NaN() : best;
         winner[oy * ow + ox] = best_index;
       }
     }

@@ -16,6 +16,9 @@ struct Size2 {
   static constexpr int kMaxSide = 1 << 16;
   /// Both sides in [1, kMaxSide].
   bool valid() const { return h >= 1 && w >= 1 && h <= kMaxSide && w <= kMaxSide; }
+
+  friend bool operator==(Size2 a, Size2 b) { return a.h == b.h && a.w == b.w; }
+  friend bool operator!=(Size2 a, Size2 b) { return !(a == b); }
 };
 
 /// Keras's padding modes: `valid` uses only full windows; `same` pads so that

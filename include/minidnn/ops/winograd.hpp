@@ -1,0 +1,443 @@
+#pragma once
+/// \file
+/// Winograd convolution F(2x2, 3x3) for 3x3, stride-1 convolutions: forward, input gradient and
+/// kernel gradient, with 16 multiplications per 2x2 output tile and input channel instead of 36.
+///
+/// Lavin & Gray's algorithm. The output is cut into 2x2 tiles; tile t reads a 4x4 input patch d.
+/// With U = G g G^T (a 3x3 kernel g made 4x4) and V = B^T d B (a patch made 4x4),
+///     y_tile (2x2) = A^T [ sum over input channels  U (.) V ] A          (.) element-wise
+/// For each of the 16 positions xi of the 4x4 transform domain the channel sum is one GEMM,
+///     M_xi (F x tiles) = U_xi (F x C) * V_xi (C x tiles),
+/// so the arithmetic lands in the same GEMM kernel as every other product, over tiles of several
+/// samples at once. The backward pass uses the adjoints of the same linear maps (exact, no
+/// second algorithm to trust): with dM = A dy_tile A^T (2x2 made 4x4),
+///     dU_xi (F x C)     = sum over tiles  dM_xi * V_xi^T        dg = G^T dU G
+///     dV_xi (C x tiles) = U_xi^T * dM_xi                        dd = B dV B^T, added onto the
+///                                                               patch each tile read
+/// In float the transforms of F(2x2, 3x3) lose little (their coefficients are 0, +-1 and 1/2);
+/// tests compare against the direct definition in double and float.
+///
+/// Tiles at the right and bottom edges may reach past the input (a padded or odd-sized output):
+/// they read zeros there and their outputs past the edge are dropped, and in backward those
+/// outputs' gradients count as zero.
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "minidnn/backend/gemm.hpp"
+#include "minidnn/core/aligned_vector.hpp"
+#include "minidnn/core/parallel.hpp"
+#include "minidnn/core/tensor.hpp"
+#include "minidnn/layers/activation.hpp"
+#include "minidnn/ops/im2col.hpp"
+#include "minidnn/ops/row_sums.hpp"
+
+namespace minidnn {
+
+namespace winograd {
+
+/// Positions of the 4x4 transform domain.
+inline constexpr int kPositions = 16;
+
+/// U (16 values, position xi at u[xi * stride]) = G g G^T for one 3x3 kernel g (row-major).
+template <typename T>
+void transform_kernel(const T* g, T* u, std::ptrdiff_t stride) {
+  T x[4][3];  // G g: rows of g combined
+  for (int j = 0; j < 3; ++j) {
+    x[0][j] = g[j];
+    x[1][j] = T(0.5) * (g[j] + g[3 + j] + g[6 + j]);
+    x[2][j] = T(0.5) * (g[j] - g[3 + j] + g[6 + j]);
+    x[3][j] = g[6 + j];
+  }
+  for (int i = 0; i < 4; ++i) {
+    u[(4 * i + 0) * stride] = x[i][0];
+    u[(4 * i + 1) * stride] = T(0.5) * (x[i][0] + x[i][1] + x[i][2]);
+    u[(4 * i + 2) * stride] = T(0.5) * (x[i][0] - x[i][1] + x[i][2]);
+    u[(4 * i + 3) * stride] = x[i][2];
+  }
+}
+
+/// dg (3x3, row-major) = G^T dU G: the kernel gradient from the gradient of its transform.
+template <typename T>
+void kernel_gradient(const T* du, std::ptrdiff_t stride, T* dg) {
+  T x[3][4];  // G^T dU
+  for (int k = 0; k < 4; ++k) {
+    const T u0 = du[k * stride], u1 = du[(4 + k) * stride], u2 = du[(8 + k) * stride],
+            u3 = du[(12 + k) * stride];
+    x[0][k] = u0 + T(0.5) * (u1 + u2);
+    x[1][k] = T(0.5) * (u1 - u2);
+    x[2][k] = T(0.5) * (u1 + u2) + u3;
+  }
+  for (int i = 0; i < 3; ++i) {
+    dg[3 * i + 0] = x[i][0] + T(0.5) * (x[i][1] + x[i][2]);
+    dg[3 * i + 1] = T(0.5) * (x[i][1] - x[i][2]);
+    dg[3 * i + 2] = T(0.5) * (x[i][1] + x[i][2]) + x[i][3];
+  }
+}
+
+/// Tiling of one sample: 2x2 output tiles over an out_h x out_w output, and the zero-padded
+/// copy of an input plane whose 4x4 patches the tiles read (patch of tile (ty, tx) at row 2ty,
+/// column 2tx of the padded plane).
+struct Tiling {
+  int tiles_h = 0, tiles_w = 0;
+  int padded_h = 0, padded_w = 0;
+  int tiles() const { return tiles_h * tiles_w; }
+
+  explicit Tiling(const ConvGeometry& g)
+      : tiles_h((g.out_h + 1) / 2), tiles_w((g.out_w + 1) / 2),
+        padded_h(2 * tiles_h + 2), padded_w(2 * tiles_w + 2) {}
+  Tiling() = default;
+};
+
+/// Copies plane (H x W) into `padded` at offset (pad_h, pad_w), zeros elsewhere.
+template <typename T>
+void pad_plane(const ConvGeometry& g, const Tiling& t, const T* plane, T* padded) {
+  std::fill(padded, padded + static_cast<std::size_t>(t.padded_h) * t.padded_w, T(0));
+  const int rows = std::min(g.height, t.padded_h - g.pad_h);
+  const int cols = std::min(g.width, t.padded_w - g.pad_w);
+  for (int y = 0; y < rows; ++y)
+    std::copy(plane + static_cast<std::size_t>(y) * g.width, plane + static_cast<std::size_t>(y) * g.width + cols,
+              padded + static_cast<std::size_t>(y + g.pad_h) * t.padded_w + g.pad_w);
+}
+
+/// V = B^T d B for every tile of a padded plane: v[xi * stride + tile].
+template <typename T>
+void transform_input(const Tiling& t, const T* padded, T* v, std::ptrdiff_t stride) {
+  const int pw = t.padded_w;
+  for (int ty = 0; ty < t.tiles_h; ++ty) {
+    const T* r0 = padded + static_cast<std::size_t>(2 * ty) * pw;
+    const T* r1 = r0 + pw;
+    const T* r2 = r1 + pw;
+    const T* r3 = r2 + pw;
+    T* out = v + ty * t.tiles_w;
+    for (int tx = 0; tx < t.tiles_w; ++tx) {
+      const int j = 2 * tx;
+      T w[4][4];  // B^T d: rows combined
+      for (int q = 0; q < 4; ++q) {
+        w[0][q] = r0[j + q] - r2[j + q];
+        w[1][q] = r1[j + q] + r2[j + q];
+        w[2][q] = r2[j + q] - r1[j + q];
+        w[3][q] = r1[j + q] - r3[j + q];
+      }
+      for (int i = 0; i < 4; ++i) {
+        out[(4 * i + 0) * stride + tx] = w[i][0] - w[i][2];
+        out[(4 * i + 1) * stride + tx] = w[i][1] + w[i][2];
+        out[(4 * i + 2) * stride + tx] = w[i][2] - w[i][1];
+        out[(4 * i + 3) * stride + tx] = w[i][1] - w[i][3];
+      }
+    }
+  }
+}
+
+/// The adjoint of transform_input: adds B dV B^T of every tile onto its patch of `padded`.
+template <typename T>
+void transform_input_adjoint(const Tiling& t, const T* dv, std::ptrdiff_t stride, T* padded) {
+  const int pw = t.padded_w;
+  for (int ty = 0; ty < t.tiles_h; ++ty) {
+    T* r0 = padded + static_cast<std::size_t>(2 * ty) * pw;
+    T* r1 = r0 + pw;
+    T* r2 = r1 + pw;
+    T* r3 = r2 + pw;
+    const T* in = dv + ty * t.tiles_w;
+    for (int tx = 0; tx < t.tiles_w; ++tx) {
+      T x[4][4];  // B dV: rows combined
+      for (int k = 0; k < 4; ++k) {
+        const T v0 = in[k * stride + tx], v1 = in[(4 + k) * stride + tx], v2 = in[(8 + k) * stride + tx],
+                v3 = in[(12 + k) * stride + tx];
+        x[0][k] = v0;
+        x[1][k] = v1 - v2 + v3;
+        x[2][k] = v1 + v2 - v0;
+        x[3][k] = -v3;
+      }
+      const int j = 2 * tx;
+      T* rows[4] = {r0, r1, r2, r3};
+      for (int i = 0; i < 4; ++i) {
+        T* r = rows[i] + j;
+        r[0] += x[i][0];
+        r[1] += x[i][1] - x[i][2] + x[i][3];
+        r[2] += x[i][1] + x[i][2] - x[i][0];
+        r[3] -= x[i][3];
+      }
+    }
+  }
+}
+
+/// y (out_h x out_w) = activation(A^T M A + bias) for every tile, from m[xi * stride + tile].
+template <typename T>
+void transform_output(const ConvGeometry& g, const Tiling& t, const T* m, std::ptrdiff_t stride, T bias,
+                      Activation activation, T* y) {
+  const bool relu = activation == Activation::relu;
+  for (int ty = 0; ty < t.tiles_h; ++ty) {
+    const T* in = m + ty * t.tiles_w;
+    const int oy = 2 * ty;
+    const bool second_row = oy + 1 < g.out_h;
+    T* y0 = y + static_cast<std::size_t>(oy) * g.out_w;
+    T* y1 = y0 + g.out_w;
+    for (int tx = 0; tx < t.tiles_w; ++tx) {
+      T z[2][4];  // A^T M: rows combined
+      for (int k = 0; k < 4; ++k) {
+        const T m0 = in[k * stride + tx], m1 = in[(4 + k) * stride + tx], m2 = in[(8 + k) * stride + tx],
+                m3 = in[(12 + k) * stride + tx];
+        z[0][k] = m0 + m1 + m2;
+        z[1][k] = m1 - m2 - m3;
+      }
+      T out[2][2];
+      for (int a = 0; a < 2; ++a) {
+        out[a][0] = z[a][0] + z[a][1] + z[a][2] + bias;
+        out[a][1] = z[a][1] - z[a][2] - z[a][3] + bias;
+        if (relu) {
+          out[a][0] = std::max(out[a][0], T(0));
+          out[a][1] = std::max(out[a][1], T(0));
+        }
+      }
+      const int ox = 2 * tx;
+      const bool second_col = ox + 1 < g.out_w;
+      y0[ox] = out[0][0];
+      if (second_col) y0[ox + 1] = out[0][1];
+      if (second_row) {
+        y1[ox] = out[1][0];
+        if (second_col) y1[ox + 1] = out[1][1];
+      }
+    }
+  }
+}
+
+/// The adjoint of transform_output (before the bias and activation): dM = A dy A^T for every
+/// tile, into dm[xi * stride + tile]; gradients of outputs past the edge are zero.
+template <typename T>
+void transform_output_adjoint(const ConvGeometry& g, const Tiling& t, const T* dy, T* dm,
+                              std::ptrdiff_t stride) {
+  for (int ty = 0; ty < t.tiles_h; ++ty) {
+    T* out = dm + ty * t.tiles_w;
+    const int oy = 2 * ty;
+    const bool second_row = oy + 1 < g.out_h;
+    const T* d0 = dy + static_cast<std::size_t>(oy) * g.out_w;
+    const T* d1 = d0 + g.out_w;
+    for (int tx = 0; tx < t.tiles_w; ++tx) {
+      const int ox = 2 * tx;
+      const bool second_col = ox + 1 < g.out_w;
+      const T a = d0[ox], b = second_col ? d0[ox + 1] : T(0);
+      const T c = second_row ? d1[ox] : T(0), d = second_row && second_col ? d1[ox + 1] : T(0);
+      // A dy: rows (a b), (c d) become 4 rows; then the same on columns.
+      const T z[4][2] = {{a, b}, {a + c, b + d}, {a - c, b - d}, {-c, -d}};
+      for (int i = 0; i < 4; ++i) {
+        out[(4 * i + 0) * stride + tx] = z[i][0];
+        out[(4 * i + 1) * stride + tx] = z[i][0] + z[i][1];
+        out[(4 * i + 2) * stride + tx] = z[i][0] - z[i][1];
+        out[(4 * i + 3) * stride + tx] = -z[i][1];
+      }
+    }
+  }
+}
+
+}  // namespace winograd
+
+/// True when Winograd F(2x2, 3x3) computes this convolution: a 3x3 kernel at stride 1.
+inline bool winograd_applies(const ConvGeometry& g) {
+  return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1;
+}
+
+/// A 3x3, stride-1 convolution layer's arithmetic by Winograd F(2x2, 3x3) (see the file comment),
+/// with its workspaces: sized on first use, then reused.
+///
+/// Samples are processed in groups whose tiles together make about kTargetColumns GEMM columns
+/// (late layers have few tiles per sample: conv5 of the seed model has 4); groups are spread
+/// over OpenMP threads. Kernel gradients are summed per thread, then in thread order.
+template <typename T>
+class WinogradConv {
+ public:
+  /// GEMM columns (tiles) a group of samples aims at. Measured on the seed model (64 to 400):
+  /// conv2/conv3 (81 and 64 tiles per sample) do not care; conv4/conv5 (9 and 4 tiles) are
+  /// fastest with small groups, whose transformed tiles stay in L2.
+  static constexpr int kTargetColumns = 64;
+
+  WinogradConv() = default;
+  WinogradConv(const ConvGeometry& g, int filters) : g_(g), tiling_(g), filters_(filters) {}
+
+  /// Samples per group, for a batch of `batch`.
+  int group_size(int batch) const {
+    const int tiles = tiling_.tiles();
+    return std::clamp((kTargetColumns + tiles - 1) / tiles, 1, std::max(batch, 1));
+  }
+
+  /// y = activation(conv(x, kernel) + bias). kernel: (F, C, 3, 3); y sized by the caller.
+  void forward(const Tensor<T>& x, const T* kernel, const T* bias, Activation activation, Tensor<T>& y) {
+    const int batch = x.batch();
+    const int group = group_size(batch);
+    const int groups = (batch + group - 1) / group;
+    transform_kernels(kernel);
+    reserve(group, /*backward=*/false);
+    const int c = g_.channels, f = filters_, tiles = tiling_.tiles();
+#pragma omp parallel for schedule(static) if (groups > 1)
+    for (int gi = 0; gi < groups; ++gi) {
+      Workspace& ws = workspaces_[thread_index()];
+      const int s0 = gi * group, count = std::min(group, batch - s0), n = count * tiles;
+      transform_group_input(x, s0, count, n, ws);
+      const std::ptrdiff_t v_stride = position_stride(c, n), m_stride = position_stride(f, n);
+      for (int xi = 0; xi < winograd::kPositions; ++xi)
+        gemm<T>(Transpose::no, Transpose::no, f, n, c, T(1), u_.data() + xi * std::ptrdiff_t(f) * c, c,
+                ws.v.data() + xi * v_stride, n, T(0), ws.m.data() + xi * m_stride, n);
+      for (int s = 0; s < count; ++s)
+        for (int fi = 0; fi < f; ++fi)
+          winograd::transform_output(g_, tiling_, ws.m.data() + std::ptrdiff_t(fi) * n + s * tiles, m_stride,
+                                     bias[fi], activation,
+                                     y.sample(s0 + s) + std::ptrdiff_t(fi) * g_.out_h * g_.out_w);
+    }
+  }
+
+  /// From dy (gradient of the activated output y; masked in place by `activation`'s derivative
+  /// at y): dkernel and dbias overwritten; dx overwritten unless null.
+  void backward(const Tensor<T>& x, const Tensor<T>& y, Activation activation, const T* kernel,
+                Tensor<T>& dy, T* dkernel, T* dbias, Tensor<T>* dx) {
+    const int batch = x.batch();
+    const int group = group_size(batch);
+    const int groups = (batch + group - 1) / group;
+    transform_kernels(kernel);
+    reserve(group, /*backward=*/true);
+    const int c = g_.channels, f = filters_, tiles = tiling_.tiles();
+    const std::size_t out_plane = std::size_t(g_.out_h) * g_.out_w;
+    const std::size_t in_plane = std::size_t(g_.height) * g_.width;
+    int team = 1;
+#pragma omp parallel if (groups > 1)
+    {
+      Workspace& ws = workspaces_[thread_index()];
+#pragma omp single nowait
+      team = team_size();
+      std::fill(ws.du.begin(), ws.du.end(), T(0));
+      std::fill(ws.dbias.begin(), ws.dbias.end(), T(0));
+#pragma omp for schedule(static)
+      for (int gi = 0; gi < groups; ++gi) {
+        const int s0 = gi * group, count = std::min(group, batch - s0), n = count * tiles;
+        const std::ptrdiff_t v_stride = position_stride(c, n), m_stride = position_stride(f, n);
+        transform_group_input(x, s0, count, n, ws);
+        for (int s = 0; s < count; ++s)
+          for (int fi = 0; fi < f; ++fi) {
+            T* plane = dy.sample(s0 + s) + fi * out_plane;
+            activation_backward(activation, y.sample(s0 + s) + fi * out_plane, plane, out_plane);
+            ws.dbias[fi] += sum_of(plane, out_plane);
+            winograd::transform_output_adjoint(g_, tiling_, plane, ws.m.data() + std::ptrdiff_t(fi) * n + s * tiles,
+                                               m_stride);
+          }
+        for (int xi = 0; xi < winograd::kPositions; ++xi) {
+          const T* dm = ws.m.data() + xi * m_stride;
+          gemm<T>(Transpose::no, Transpose::yes, f, c, n, T(1), dm, n, ws.v.data() + xi * v_stride, n, T(1),
+                  ws.du.data() + xi * std::ptrdiff_t(f) * c, c);
+          if (dx)
+            gemm<T>(Transpose::yes, Transpose::no, c, n, f, T(1), u_.data() + xi * std::ptrdiff_t(f) * c, c, dm, n,
+                    T(0), ws.dv.data() + xi * v_stride, n);
+        }
+        if (!dx) continue;
+        for (int s = 0; s < count; ++s)
+          for (int ci = 0; ci < c; ++ci) {
+            T* padded = ws.padded.data();
+            std::fill(padded, padded + std::size_t(tiling_.padded_h) * tiling_.padded_w, T(0));
+            winograd::transform_input_adjoint(tiling_, ws.dv.data() + std::ptrdiff_t(ci) * n + s * tiles, v_stride,
+                                              padded);
+            unpad_plane(padded, dx->sample(s0 + s) + ci * in_plane);
+          }
+      }
+    }
+    // Sum the per-thread transformed gradients in thread order (deterministic for a thread
+    // count), then bring them back from the transform domain.
+    const std::size_t du_size = std::size_t(winograd::kPositions) * f * c;
+    for (int t = 1; t < team; ++t) {
+      const T* part = workspaces_[t].du.data();
+      T* total = workspaces_[0].du.data();
+      for (std::size_t i = 0; i < du_size; ++i) total[i] += part[i];
+      for (int fi = 0; fi < f; ++fi) workspaces_[0].dbias[fi] += workspaces_[t].dbias[fi];
+    }
+    const std::ptrdiff_t stride = std::ptrdiff_t(f) * c;
+    for (int fi = 0; fi < f; ++fi)
+      for (int ci = 0; ci < c; ++ci)
+        winograd::kernel_gradient(workspaces_[0].du.data() + std::ptrdiff_t(fi) * c + ci, stride,
+                                  dkernel + (std::ptrdiff_t(fi) * c + ci) * 9);
+    std::copy(workspaces_[0].dbias.begin(), workspaces_[0].dbias.begin() + f, dbias);
+  }
+
+ private:
+  struct Workspace {
+    AlignedVector<T> v;       // (16, C, tiles of the group): transformed input patches
+    AlignedVector<T> m;       // (16, F, tiles): products, then (backward) transformed dy
+    AlignedVector<T> dv;      // (16, C, tiles): transformed input gradient (backward)
+    AlignedVector<T> du;      // (16, F, C): this thread's transformed kernel gradient (backward)
+    AlignedVector<T> dbias;   // (F)
+    AlignedVector<T> padded;  // one zero-padded input plane
+  };
+
+  void transform_kernels(const T* kernel) {
+    const int c = g_.channels, f = filters_;
+    const std::size_t size = std::size_t(winograd::kPositions) * f * c;
+    if (u_.size() < size) u_.resize(size);
+    const std::ptrdiff_t stride = std::ptrdiff_t(f) * c;  // U_xi is (F x C), row-major
+    for (int fi = 0; fi < f; ++fi)
+      for (int ci = 0; ci < c; ++ci)
+        winograd::transform_kernel(kernel + (std::ptrdiff_t(fi) * c + ci) * 9,
+                                   u_.data() + std::ptrdiff_t(fi) * c + ci, stride);
+  }
+
+  // V of samples [s0, s0 + count) into ws.v: (16, C, n) with the samples' tiles side by side.
+  void transform_group_input(const Tensor<T>& x, int s0, int count, int n, Workspace& ws) const {
+    const int c = g_.channels, tiles = tiling_.tiles();
+    const std::size_t in_plane = std::size_t(g_.height) * g_.width;
+    const std::ptrdiff_t v_stride = position_stride(c, n);
+    for (int s = 0; s < count; ++s)
+      for (int ci = 0; ci < c; ++ci) {
+        winograd::pad_plane(g_, tiling_, x.sample(s0 + s) + ci * in_plane, ws.padded.data());
+        winograd::transform_input(tiling_, ws.padded.data(), ws.v.data() + std::ptrdiff_t(ci) * n + s * tiles,
+                                  v_stride);
+      }
+  }
+
+  // The (H x W) window of a padded plane at (pad_h, pad_w): what reached real input pixels.
+  void unpad_plane(const T* padded, T* plane) const {
+    for (int y = 0; y < g_.height; ++y) {
+      T* row = plane + std::size_t(y) * g_.width;
+      const int py = y + g_.pad_h;
+      if (py >= tiling_.padded_h) {  // rows no tile reads (a valid conv's unused bottom rows)
+        std::fill(row, row + g_.width, T(0));
+        continue;
+      }
+      const T* src = padded + std::size_t(py) * tiling_.padded_w + g_.pad_w;
+      const int cols = std::min(g_.width, tiling_.padded_w - g_.pad_w);
+      std::copy(src, src + cols, row);
+      std::fill(row + cols, row + g_.width, T(0));
+    }
+  }
+
+  // Distance between the (rows x n) matrices of consecutive transform positions. One cache line
+  // more than the matrix: the transforms touch all 16 positions at once, and with a stride of a
+  // multiple of 4 KB (conv3 of the seed model: 64 x 64 floats) those 16 streams would all fall
+  // into one L1 set and evict each other.
+  static std::ptrdiff_t position_stride(int rows, std::size_t n) {
+    return std::ptrdiff_t(rows) * std::ptrdiff_t(n) + kLinePad;
+  }
+  static constexpr int kLinePad = 64 / sizeof(T) < 1 ? 1 : 64 / sizeof(T);
+
+  void reserve(int group, bool backward) {
+    const int threads = max_threads();
+    if (workspaces_.size() < static_cast<std::size_t>(threads)) workspaces_.resize(threads);
+    const std::size_t n = std::size_t(group) * tiling_.tiles();
+    const std::size_t positions = winograd::kPositions;
+    auto grow = [](AlignedVector<T>& b, std::size_t size) {
+      if (b.size() < size) b.resize(size);
+    };
+    for (Workspace& ws : workspaces_) {
+      grow(ws.v, positions * position_stride(g_.channels, n));
+      grow(ws.m, positions * position_stride(filters_, n));
+      grow(ws.padded, std::size_t(tiling_.padded_h) * tiling_.padded_w);
+      if (backward) {
+        grow(ws.dv, positions * position_stride(g_.channels, n));
+        grow(ws.du, positions * filters_ * g_.channels);
+        grow(ws.dbias, filters_);
+      }
+    }
+  }
+
+  ConvGeometry g_{};
+  winograd::Tiling tiling_;
+  int filters_ = 0;
+  AlignedVector<T> u_;  // (16, F, C): the transformed kernels
+  std::vector<Workspace> workspaces_;
+};
+
+}  // namespace minidnn
