@@ -86,6 +86,13 @@ TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels and refuses it elsewhe
   CHECK(conv3.algorithm() == ConvAlgorithm::winograd);
   conv3.set_algorithm(ConvAlgorithm::im2col);
   CHECK(conv3.algorithm() == ConvAlgorithm::im2col);
+  // A 3x3 output is 4 Winograd tiles: too few to pay for it at batch 1, enough at batch 8.
+  Conv2D<float> small(8, 3);
+  small.build(Shape{2, 5, 5}, rng);
+  CHECK(small.algorithm(1) == ConvAlgorithm::im2col);
+  CHECK(small.algorithm(8) == ConvAlgorithm::winograd);
+  small.set_algorithm(ConvAlgorithm::winograd);
+  CHECK(small.algorithm(1) == ConvAlgorithm::winograd);
   Conv2D<float> conv5(8, 5);
   conv5.build(Shape{2, 9, 9}, rng);
   CHECK(conv5.algorithm() == ConvAlgorithm::im2col);

@@ -68,7 +68,10 @@ TEST_CASE("MaxPool2D routes each gradient to the first maximum of its window, in
     const Shape out = pool.build(Shape{k.c, k.h, k.w}, rng);
     Tensor<float> x(2, pool.input_shape()), y, dx;
     for (auto& v : x) v = static_cast<float>(static_cast<int>(rng.uniform(0.0, 3.0)));
+    Tensor<float> y_inference;  // inference skips the winners: the maxima must not change
+    pool.forward(x, y_inference, Mode::inference);
     pool.forward(x, y, Mode::train);
+    for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y_inference[i] == y[i]);
     Tensor<float> dy(2, out);
     for (std::size_t i = 0; i < dy.size(); ++i) dy.data()[i] = static_cast<float>(1 + i % 7);
     Tensor<float> dy_copy = dy;
@@ -102,11 +105,12 @@ TEST_CASE("MaxPool2D outputs NaN for every window that holds a NaN, wherever it 
     MaxPool2D<T> pool(3, 2);
     Rng rng(2);
     const Shape out = pool.build(Shape{1, 9, 41}, rng);  // 4 x 20 outputs
+    for (const Mode mode : {Mode::train, Mode::inference})  // with and without winners
     for (const int nan_at : {0, 2 * 41 + 2, 3 * 41 + 17, 8 * 41 + 40}) {
       Tensor<T> x(1, pool.input_shape()), y;
       for (std::size_t i = 0; i < x.size(); ++i) x[i] = T(std::sin(double(i)));
       x[nan_at] = std::numeric_limits<T>::quiet_NaN();
-      pool.forward(x, y, Mode::train);
+      pool.forward(x, y, mode);
       const int ny = nan_at / 41, nx = nan_at % 41;
       for (int oy = 0; oy < out.height(); ++oy)
         for (int ox = 0; ox < out.width(); ++ox) {

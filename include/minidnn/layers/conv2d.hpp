@@ -38,7 +38,8 @@
 namespace minidnn {
 
 /// How a Conv2D computes. `automatic` picks Winograd where it applies (3x3 kernel, stride 1)
-/// and im2col + GEMM elsewhere; the others force one (Winograd only where it applies).
+/// and the batch has enough output tiles to feed its GEMMs (see Conv2D::uses_winograd), im2col +
+/// GEMM elsewhere; the others force one (Winograd only where it applies).
 enum class ConvAlgorithm { automatic, im2col, winograd };
 
 template <typename T>
@@ -89,17 +90,16 @@ class Conv2D : public Layer<T> {
     algorithm_ = algorithm;
     if (this->built()) check_algorithm();
   }
-  /// The algorithm in use once built: im2col or winograd (never automatic).
-  ConvAlgorithm algorithm() const {
-    if (algorithm_ == ConvAlgorithm::im2col || !winograd_applies(geometry_)) return ConvAlgorithm::im2col;
-    return ConvAlgorithm::winograd;
+  /// The algorithm for batches of `batch` samples, once built: im2col or winograd.
+  ConvAlgorithm algorithm(int batch = 256) const {
+    return uses_winograd(batch) ? ConvAlgorithm::winograd : ConvAlgorithm::im2col;
   }
 
   void forward(const Tensor<T>& input, Tensor<T>& output, Mode) override {
     this->check_input(input);
     const int batch = input.batch();
     output.resize(batch, this->output_shape());
-    if (algorithm() == ConvAlgorithm::winograd) {
+    if (uses_winograd(batch)) {
       winograd_.forward(input, kernel_param_.value.data(), bias_param_.value.data(), activation_, output);
       return;
     }
@@ -134,7 +134,7 @@ class Conv2D : public Layer<T> {
     const int k = g.col_rows(), p = g.col_cols();
     const bool direct = is_pointwise();
     if (grad_input) grad_input->resize(batch, this->input_shape());
-    if (algorithm() == ConvAlgorithm::winograd) {
+    if (uses_winograd(batch)) {
       winograd_.backward(input, output, activation_, kernel_param_.value.data(), grad_output,
                          kernel_param_.grad.data(), bias_param_.grad.data(), grad_input);
       return;
@@ -225,6 +225,18 @@ class Conv2D : public Layer<T> {
       g.out_w = (g.width - g.kernel_w) / g.stride_w + 1;
     }
     return g;
+  }
+
+  // Winograd's 16 GEMMs share one set of transformed kernels (16x the kernel's size) over the
+  // batch's output tiles. With few tiles (the seed model's conv5 at batch 1 has 4) reading those
+  // kernels costs more than im2col's one product saves: measured at batch 1 on the seed model,
+  // conv4/conv5 (9 and 4 tiles) ran 0.09/0.16 ms by Winograd against 0.07/0.08 ms by im2col,
+  // conv2/conv3 (81 and 64 tiles) 0.20/0.15 ms against 0.31/0.24.
+  static constexpr int kMinWinogradTiles = 32;
+  bool uses_winograd(int batch) const {
+    if (algorithm_ == ConvAlgorithm::im2col || !winograd_applies(geometry_)) return false;
+    if (algorithm_ == ConvAlgorithm::winograd) return true;
+    return static_cast<long>(batch) * winograd::Tiling(geometry_).tiles() >= kMinWinogradTiles;
   }
 
   void check_algorithm() const {

@@ -33,8 +33,11 @@ namespace detail {
 /// ~5 cycles per window offset, so kBlocks independent vectors are carried through the window
 /// loop together to keep the core busy. (The compiler does not vectorize this loop well on its
 /// own: the per-lane conditional update becomes branches and masked stores.)
-inline void max_pool_plane_avx512(const float* x, float* y, std::int32_t* winner, int iw, int oh,
-                                  int ow, int ph, int pw, int sh, int sw) {
+/// With Winners false (inference: no backward will follow) the winners are not tracked and
+/// `winner` is not written: the masked index updates are half the loop's work.
+template <bool Winners>
+void max_pool_plane_avx512(const float* x, float* y, std::int32_t* winner, int iw, int oh, int ow,
+                           int ph, int pw, int sh, int sw) {
   constexpr int kBlocks = 4;
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i lane_offset = _mm512_mullo_epi32(lane, _mm512_set1_epi32(sw));  // lane * stride
@@ -81,14 +84,15 @@ inline void max_pool_plane_avx512(const float* x, float* y, std::int32_t* winner
           const __mmask16 better = _mm512_cmp_ps_mask(v, best[r], _CMP_GT_OQ);
           best[r] = _mm512_mask_mov_ps(best[r], better, v);
           nan[r] |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-          where[r] = _mm512_mask_add_epi32(where[r], better, _mm512_set1_epi32(top[r] + shift), lane_offset);
+          if constexpr (Winners)
+            where[r] = _mm512_mask_add_epi32(where[r], better, _mm512_set1_epi32(top[r] + shift), lane_offset);
         }
       }
     }
     for (int r = 0; r < kBlocks; ++r) {
       best[r] = _mm512_mask_mov_ps(best[r], nan[r], _mm512_set1_ps(std::numeric_limits<float>::quiet_NaN()));
       _mm512_mask_storeu_ps(y + out[r], lanes[r], best[r]);
-      _mm512_mask_storeu_epi32(winner + out[r], lanes[r], where[r]);
+      if constexpr (Winners) _mm512_mask_storeu_epi32(winner + out[r], lanes[r], where[r]);
     }
   }
 }
@@ -108,7 +112,7 @@ class MaxPool2D : public Pool2D<T> {
     return Pool2D<T>::template read_config_as<MaxPool2D>(in);
   }
 
-  void forward(const Tensor<T>& input, Tensor<T>& output, Mode) override {
+  void forward(const Tensor<T>& input, Tensor<T>& output, Mode mode) override {
     this->check_input(input);
     const Shape& in = this->input_shape();
     const Shape& out = this->output_shape();
@@ -116,12 +120,14 @@ class MaxPool2D : public Pool2D<T> {
     const int planes = input.batch() * in.channels();
     const int ih = in.height(), iw = in.width(), oh = out.height(), ow = out.width();
     const int ph = this->pool_.h, pw = this->pool_.w, sh = this->strides_.h, sw = this->strides_.w;
-    if (argmax_.size() < output.size()) argmax_.resize(output.size());
+    // Winners are needed only by a backward pass, which follows only a training forward.
+    const bool winners = mode == Mode::train;
+    if (winners && argmax_.size() < output.size()) argmax_.resize(output.size());
 #pragma omp parallel for schedule(static)
     for (int plane = 0; plane < planes; ++plane) {
       const T* x = input.data() + static_cast<std::size_t>(plane) * ih * iw;
       T* y = output.data() + static_cast<std::size_t>(plane) * oh * ow;
-      std::int32_t* winner = argmax_.data() + static_cast<std::size_t>(plane) * oh * ow;
+      std::int32_t* winner = winners ? argmax_.data() + static_cast<std::size_t>(plane) * oh * ow : nullptr;
       pool_plane(x, y, winner, iw, oh, ow, ph, pw, sh, sw);
     }
   }
@@ -146,12 +152,14 @@ class MaxPool2D : public Pool2D<T> {
   }
 
  private:
-  // Max-pools one (ih x iw) plane into (oh x ow), recording each winner's plane index.
+  // Max-pools one (ih x iw) plane into (oh x ow), recording each winner's plane index unless
+  // `winner` is null.
   static void pool_plane(const T* x, T* y, std::int32_t* winner, int iw, int oh, int ow, int ph,
                          int pw, int sh, int sw) {
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
-      detail::max_pool_plane_avx512(x, y, winner, iw, oh, ow, ph, pw, sh, sw);
+      if (winner) detail::max_pool_plane_avx512<true>(x, y, winner, iw, oh, ow, ph, pw, sh, sw);
+      else detail::max_pool_plane_avx512<false>(x, y, winner, iw, oh, ow, ph, pw, sh, sw);
       return;
     }
 #endif
@@ -171,7 +179,7 @@ class MaxPool2D : public Pool2D<T> {
           }
         }
         y[oy * ow + ox] = nan ? std::numeric_limits<T>::quiet_NaN() : best;
-        winner[oy * ow + ox] = best_index;
+        if (winner) winner[oy * ow + ox] = best_index;
       }
     }
   }

@@ -101,29 +101,46 @@ void pad_plane(const ConvGeometry& g, const Tiling& t, const T* plane, T* padded
 }
 
 /// V = B^T d B for every tile of a padded plane: v[xi * stride + tile].
+/// Per row of tiles: first B^T d down the columns of the four padded rows it reads (contiguous,
+/// vectorized), then d B along each tile's columns, even and odd columns split so that the
+/// compiler can vectorize that step across tiles too.
 template <typename T>
 void transform_input(const Tiling& t, const T* padded, T* v, std::ptrdiff_t stride) {
+  constexpr int kChunk = 32;  // tiles per step: the column sums of 2 * kChunk + 2 columns
   const int pw = t.padded_w;
   for (int ty = 0; ty < t.tiles_h; ++ty) {
     const T* r0 = padded + static_cast<std::size_t>(2 * ty) * pw;
     const T* r1 = r0 + pw;
     const T* r2 = r1 + pw;
     const T* r3 = r2 + pw;
-    T* out = v + ty * t.tiles_w;
-    for (int tx = 0; tx < t.tiles_w; ++tx) {
-      const int j = 2 * tx;
-      T w[4][4];  // B^T d: rows combined
-      for (int q = 0; q < 4; ++q) {
-        w[0][q] = r0[j + q] - r2[j + q];
-        w[1][q] = r1[j + q] + r2[j + q];
-        w[2][q] = r2[j + q] - r1[j + q];
-        w[3][q] = r1[j + q] - r3[j + q];
-      }
+    for (int x0 = 0; x0 < t.tiles_w; x0 += kChunk) {
+      const int count = std::min(kChunk, t.tiles_w - x0);
+      const int c0 = 2 * x0;
+      // w[i][even/odd][j]: row i of B^T d at padded column c0 + 2j (+1 for odd).
+      T w[4][2][kChunk + 1];
+      for (int j = 0; j <= count; ++j)
+        for (int odd = 0; odd < 2; ++odd) {
+          const int c = c0 + 2 * j + odd;
+          w[0][odd][j] = r0[c] - r2[c];
+          w[1][odd][j] = r1[c] + r2[c];
+          w[2][odd][j] = r2[c] - r1[c];
+          w[3][odd][j] = r1[c] - r3[c];
+        }
+      T* out = v + ty * t.tiles_w + x0;
       for (int i = 0; i < 4; ++i) {
-        out[(4 * i + 0) * stride + tx] = w[i][0] - w[i][2];
-        out[(4 * i + 1) * stride + tx] = w[i][1] + w[i][2];
-        out[(4 * i + 2) * stride + tx] = w[i][2] - w[i][1];
-        out[(4 * i + 3) * stride + tx] = w[i][1] - w[i][3];
+        const T* even = w[i][0];
+        const T* odd = w[i][1];
+        T* o0 = out + (4 * i + 0) * stride;
+        T* o1 = out + (4 * i + 1) * stride;
+        T* o2 = out + (4 * i + 2) * stride;
+        T* o3 = out + (4 * i + 3) * stride;
+        // Tile columns 0..3 are even[j], odd[j], even[j + 1], odd[j + 1].
+        for (int j = 0; j < count; ++j) {
+          o0[j] = even[j] - even[j + 1];
+          o1[j] = odd[j] + even[j + 1];
+          o2[j] = even[j + 1] - odd[j];
+          o3[j] = odd[j] - odd[j + 1];
+        }
       }
     }
   }
@@ -163,40 +180,51 @@ void transform_input_adjoint(const Tiling& t, const T* dv, std::ptrdiff_t stride
 }
 
 /// y (out_h x out_w) = activation(A^T M A + bias) for every tile, from m[xi * stride + tile].
+/// A row of tiles is done in chunks: first the outputs of up to kChunk tiles, from contiguous
+/// reads of each position (the compiler vectorizes this across tiles), then their interleaved
+/// store into the two output rows.
 template <typename T>
 void transform_output(const ConvGeometry& g, const Tiling& t, const T* m, std::ptrdiff_t stride, T bias,
                       Activation activation, T* y) {
+  constexpr int kChunk = 32;
   const bool relu = activation == Activation::relu;
   for (int ty = 0; ty < t.tiles_h; ++ty) {
-    const T* in = m + ty * t.tiles_w;
     const int oy = 2 * ty;
     const bool second_row = oy + 1 < g.out_h;
     T* y0 = y + static_cast<std::size_t>(oy) * g.out_w;
     T* y1 = y0 + g.out_w;
-    for (int tx = 0; tx < t.tiles_w; ++tx) {
-      T z[2][4];  // A^T M: rows combined
-      for (int k = 0; k < 4; ++k) {
-        const T m0 = in[k * stride + tx], m1 = in[(4 + k) * stride + tx], m2 = in[(8 + k) * stride + tx],
-                m3 = in[(12 + k) * stride + tx];
-        z[0][k] = m0 + m1 + m2;
-        z[1][k] = m1 - m2 - m3;
-      }
-      T out[2][2];
-      for (int a = 0; a < 2; ++a) {
-        out[a][0] = z[a][0] + z[a][1] + z[a][2] + bias;
-        out[a][1] = z[a][1] - z[a][2] - z[a][3] + bias;
-        if (relu) {
-          out[a][0] = std::max(out[a][0], T(0));
-          out[a][1] = std::max(out[a][1], T(0));
+    for (int x0 = 0; x0 < t.tiles_w; x0 += kChunk) {
+      const int count = std::min(kChunk, t.tiles_w - x0);
+      const T* in = m + ty * t.tiles_w + x0;
+      T out[4][kChunk];  // per tile: (0, 0), (0, 1), (1, 0), (1, 1)
+      for (int i = 0; i < count; ++i) {
+        T z0[4], z1[4];  // A^T M: rows combined
+        for (int k = 0; k < 4; ++k) {
+          const T m0 = in[k * stride + i], m1 = in[(4 + k) * stride + i], m2 = in[(8 + k) * stride + i],
+                  m3 = in[(12 + k) * stride + i];
+          z0[k] = m0 + m1 + m2;
+          z1[k] = m1 - m2 - m3;
         }
+        T v[4] = {z0[0] + z0[1] + z0[2] + bias, z0[1] - z0[2] - z0[3] + bias,
+                  z1[0] + z1[1] + z1[2] + bias, z1[1] - z1[2] - z1[3] + bias};
+        for (int q = 0; q < 4; ++q) out[q][i] = relu && v[q] < T(0) ? T(0) : v[q];  // NaN passes
       }
-      const int ox = 2 * tx;
-      const bool second_col = ox + 1 < g.out_w;
-      y0[ox] = out[0][0];
-      if (second_col) y0[ox + 1] = out[0][1];
-      if (second_row) {
-        y1[ox] = out[1][0];
-        if (second_col) y1[ox + 1] = out[1][1];
+      // Tiles whose second column is past the edge (an odd out_w) write one column.
+      const int full = std::min(count, g.out_w / 2 - x0);
+      T* r0 = y0 + 2 * x0;
+      T* r1 = y1 + 2 * x0;
+      for (int i = 0; i < full; ++i) {
+        r0[2 * i] = out[0][i];
+        r0[2 * i + 1] = out[1][i];
+      }
+      if (second_row)
+        for (int i = 0; i < full; ++i) {
+          r1[2 * i] = out[2][i];
+          r1[2 * i + 1] = out[3][i];
+        }
+      for (int i = std::max(full, 0); i < count; ++i) {
+        r0[2 * i] = out[0][i];
+        if (second_row) r1[2 * i] = out[2][i];
       }
     }
   }
@@ -364,8 +392,13 @@ class WinogradConv {
     AlignedVector<T> padded;  // one zero-padded input plane
   };
 
+  // U for `kernel`, unless U already holds the transform of these exact values: inference calls
+  // forward again and again with unchanged weights, and at batch 1 transforming them would cost
+  // more than the convolution (conv5 of the seed model: 16,384 kernels for 4 tiles).
   void transform_kernels(const T* kernel) {
     const int c = g_.channels, f = filters_;
+    const std::size_t count = std::size_t(f) * c * 9;
+    if (transformed_.size() == count && std::equal(kernel, kernel + count, transformed_.begin())) return;
     const std::size_t size = std::size_t(winograd::kPositions) * f * c;
     if (u_.size() < size) u_.resize(size);
     const std::ptrdiff_t stride = std::ptrdiff_t(f) * c;  // U_xi is (F x C), row-major
@@ -373,6 +406,7 @@ class WinogradConv {
       for (int ci = 0; ci < c; ++ci)
         winograd::transform_kernel(kernel + (std::ptrdiff_t(fi) * c + ci) * 9,
                                    u_.data() + std::ptrdiff_t(fi) * c + ci, stride);
+    transformed_.assign(kernel, kernel + count);
   }
 
   // V of samples [s0, s0 + count) into ws.v: (16, C, n) with the samples' tiles side by side.
@@ -436,7 +470,8 @@ class WinogradConv {
   ConvGeometry g_{};
   winograd::Tiling tiling_;
   int filters_ = 0;
-  AlignedVector<T> u_;  // (16, F, C): the transformed kernels
+  AlignedVector<T> u_;            // (16, F, C): the transformed kernels
+  std::vector<T> transformed_;    // the kernel values u_ was computed from
   std::vector<Workspace> workspaces_;
 };
 
