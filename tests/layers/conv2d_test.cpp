@@ -58,14 +58,24 @@ const ConvCase kCases[] = {
     {"3x3 same, odd sides 5x7", 2, 5, 7, 3, 3, 1, Padding::same, Activation::relu, 3},
     {"3x3 valid 10x10, 5 samples in groups of 4", 2, 10, 10, 3, 3, 1, Padding::valid, Activation::relu, 5},
     {"3x3 valid 5x5 (seed conv5 shape, small), 41 samples in groups of 16", 2, 5, 5, 2, 3, 1, Padding::valid, Activation::linear, 41},
+    // The direct forward's register tiles are 8 filters x 3 vectors: 11 filters and 56 output
+    // columns leave partial tiles in both directions.
+    {"5x5 valid on 7x60, 11 filters: partial direct tiles", 1, 7, 60, 11, 5, 1, Padding::valid, Activation::relu, 2},
 };
 
-// The algorithms a case can run with: im2col always, Winograd for 3x3 kernels at stride 1.
+// The algorithms a case can run with: im2col always, Winograd for 3x3 kernels at stride 1,
+// the direct forward at stride 1 without padding for at most 32 inputs per output.
 std::vector<ConvAlgorithm> algorithms_for(const ConvCase& c) {
-  if (c.kernel == Size2(3) && c.stride == Size2(1)) return {ConvAlgorithm::im2col, ConvAlgorithm::winograd};
-  return {ConvAlgorithm::im2col};
+  std::vector<ConvAlgorithm> out{ConvAlgorithm::im2col};
+  if (c.kernel == Size2(3) && c.stride == Size2(1)) out.push_back(ConvAlgorithm::winograd);
+  if (c.stride == Size2(1) && (c.padding == Padding::valid || c.kernel == Size2(1)) &&
+      c.channels * c.kernel.h * c.kernel.w <= 32)
+    out.push_back(ConvAlgorithm::direct);
+  return out;
 }
-const char* name_of(ConvAlgorithm a) { return a == ConvAlgorithm::winograd ? "winograd" : "im2col"; }
+const char* name_of(ConvAlgorithm a) {
+  return a == ConvAlgorithm::winograd ? "winograd" : a == ConvAlgorithm::direct ? "direct" : "im2col";
+}
 
 }  // namespace
 
@@ -79,17 +89,18 @@ TEST_CASE("Conv2D infers Keras's output shapes", "[conv2d]") {
   CHECK_THROWS_AS(Conv2D<float>(0, 3), Error);
 }
 
-TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels and refuses it elsewhere", "[conv2d]") {
+TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels, the direct forward for few inputs per output, and refuses either elsewhere", "[conv2d]") {
   Rng rng(1);
   Conv2D<float> conv3(8, 3);
   conv3.build(Shape{2, 9, 9}, rng);
   CHECK(conv3.algorithm() == ConvAlgorithm::winograd);
   conv3.set_algorithm(ConvAlgorithm::im2col);
   CHECK(conv3.algorithm() == ConvAlgorithm::im2col);
-  // A 3x3 output is 4 Winograd tiles: too few to pay for it at batch 1, enough at batch 8.
+  // A 3x3 output is 4 Winograd tiles: too few to pay for it at batch 1 (then the direct
+  // forward: 18 inputs per output), enough at batch 8.
   Conv2D<float> small(8, 3);
   small.build(Shape{2, 5, 5}, rng);
-  CHECK(small.algorithm(1) == ConvAlgorithm::im2col);
+  CHECK(small.algorithm(1) == ConvAlgorithm::direct);
   CHECK(small.algorithm(8) == ConvAlgorithm::winograd);
   small.set_algorithm(ConvAlgorithm::winograd);
   CHECK(small.algorithm(1) == ConvAlgorithm::winograd);
@@ -97,6 +108,10 @@ TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels and refuses it elsewhe
   conv5.build(Shape{2, 9, 9}, rng);
   CHECK(conv5.algorithm() == ConvAlgorithm::im2col);
   CHECK_THROWS_WITH(conv5.set_algorithm(ConvAlgorithm::winograd), Catch::Contains("only 3x3 kernels at stride 1"));
+  Conv2D<float> conv1(64, 5, Activation::relu);  // the seed model's conv1: 25 inputs per output
+  conv1.build(Shape{1, 48, 48}, rng);
+  CHECK(conv1.algorithm() == ConvAlgorithm::direct);
+  CHECK_THROWS_WITH(conv5.set_algorithm(ConvAlgorithm::direct), Catch::Contains("at most 32 inputs per output"));
   Conv2D<float> strided(8, 3, Activation::linear, 2);
   strided.set_algorithm(ConvAlgorithm::winograd);
   CHECK_THROWS_WITH(strided.build(Shape{2, 9, 9}, rng), Catch::Contains("not 3x3 at stride 2x2"));

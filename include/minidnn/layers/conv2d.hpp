@@ -31,16 +31,21 @@
 #include "minidnn/layers/activation.hpp"
 #include "minidnn/layers/layer.hpp"
 #include "minidnn/layers/size2.hpp"
+#include "minidnn/ops/direct_conv.hpp"
 #include "minidnn/ops/im2col.hpp"
 #include "minidnn/ops/row_sums.hpp"
 #include "minidnn/ops/winograd.hpp"
 
 namespace minidnn {
 
-/// How a Conv2D computes. `automatic` picks Winograd where it applies (3x3 kernel, stride 1)
-/// and the batch has enough output tiles to feed its GEMMs (see Conv2D::uses_winograd), im2col +
-/// GEMM elsewhere; the others force one (Winograd only where it applies).
-enum class ConvAlgorithm { automatic, im2col, winograd };
+/// How a Conv2D computes:
+/// - `winograd`: Winograd F(2x2, 3x3) (ops/winograd.hpp), for 3x3 kernels at stride 1;
+/// - `direct`: a forward that reads the input in place (ops/direct_conv.hpp), for stride 1, no
+///   padding and at most 32 inputs per output (the seed model's conv1); backward by im2col;
+/// - `im2col`: im2col + GEMM, for anything.
+/// `automatic` takes the first that applies, Winograd only when the batch has enough output
+/// tiles to feed its GEMMs (see Conv2D::uses_winograd); the others force one.
+enum class ConvAlgorithm { automatic, im2col, winograd, direct };
 
 template <typename T>
 class Conv2D : public Layer<T> {
@@ -90,21 +95,33 @@ class Conv2D : public Layer<T> {
     algorithm_ = algorithm;
     if (this->built()) check_algorithm();
   }
-  /// The algorithm for batches of `batch` samples, once built: im2col or winograd.
+  /// The algorithm for batches of `batch` samples, once built (never automatic).
   ConvAlgorithm algorithm(int batch = 256) const {
-    return uses_winograd(batch) ? ConvAlgorithm::winograd : ConvAlgorithm::im2col;
+    if (uses_winograd(batch)) return ConvAlgorithm::winograd;
+    if (algorithm_ == ConvAlgorithm::direct ||
+        (algorithm_ == ConvAlgorithm::automatic && direct_conv_applies(geometry_)))
+      return ConvAlgorithm::direct;
+    return ConvAlgorithm::im2col;
   }
 
   void forward(const Tensor<T>& input, Tensor<T>& output, Mode) override {
     this->check_input(input);
     const int batch = input.batch();
     output.resize(batch, this->output_shape());
-    if (uses_winograd(batch)) {
+    const ConvAlgorithm algorithm = this->algorithm(batch);
+    if (algorithm == ConvAlgorithm::winograd) {
       winograd_.forward(input, kernel_param_.value.data(), bias_param_.value.data(), activation_, output);
       return;
     }
     const ConvGeometry& g = geometry_;
     const int k = g.col_rows(), p = g.col_cols();
+    if (algorithm == ConvAlgorithm::direct) {
+#pragma omp parallel for schedule(static) if (batch > 1)
+      for (int n = 0; n < batch; ++n)
+        direct_conv_forward(g, filters_, input.sample(n), kernel_param_.value.data(), bias_param_.value.data(),
+                            activation_, output.sample(n));
+      return;
+    }
     const bool direct = is_pointwise();
     reserve_workspaces(/*backward=*/false);
 #pragma omp parallel for schedule(static) if (batch > 1)
@@ -234,8 +251,8 @@ class Conv2D : public Layer<T> {
   // conv2/conv3 (81 and 64 tiles) 0.20/0.15 ms against 0.31/0.24.
   static constexpr int kMinWinogradTiles = 32;
   bool uses_winograd(int batch) const {
-    if (algorithm_ == ConvAlgorithm::im2col || !winograd_applies(geometry_)) return false;
     if (algorithm_ == ConvAlgorithm::winograd) return true;
+    if (algorithm_ != ConvAlgorithm::automatic || !winograd_applies(geometry_)) return false;
     return static_cast<long>(batch) * winograd::Tiling(geometry_).tiles() >= kMinWinogradTiles;
   }
 
@@ -243,7 +260,12 @@ class Conv2D : public Layer<T> {
     if (algorithm_ == ConvAlgorithm::winograd && !winograd_applies(geometry_))
       fail("Conv2D: Winograd computes only 3x3 kernels at stride 1, not ", kernel_.to_string(),
            " at stride ", strides_.to_string());
+    if (algorithm_ == ConvAlgorithm::direct && !direct_conv_applies(geometry_))
+      fail("Conv2D: the direct forward needs stride 1, no padding and at most ", kDirectConvMaxTaps,
+           " inputs per output; this layer has stride ", strides_.to_string(), ", ", to_string(padding_),
+           " padding and ", geometry_.col_rows());
   }
+
 
   // Input channels per column block: as many as fit kColumnBlockBytes, at least one.
   int compute_block_channels() const {
