@@ -355,13 +355,15 @@ class WinogradConv {
                     T(0), ws.dv.data() + xi * v_stride, n);
         }
         if (!dx) continue;
+        const bool in_place = plane_is_padded();
         for (int s = 0; s < count; ++s)
           for (int ci = 0; ci < c; ++ci) {
-            T* padded = ws.padded.data();
+            T* plane = dx->sample(s0 + s) + ci * in_plane;
+            T* padded = in_place ? plane : ws.padded.data();
             std::fill(padded, padded + std::size_t(tiling_.padded_h) * tiling_.padded_w, T(0));
             winograd::transform_input_adjoint(tiling_, ws.dv.data() + std::ptrdiff_t(ci) * n + s * tiles, v_stride,
                                               padded);
-            unpad_plane(padded, dx->sample(s0 + s) + ci * in_plane);
+            if (!in_place) unpad_plane(padded, plane);
           }
       }
     }
@@ -414,12 +416,21 @@ class WinogradConv {
     const int c = g_.channels, tiles = tiling_.tiles();
     const std::size_t in_plane = std::size_t(g_.height) * g_.width;
     const std::ptrdiff_t v_stride = position_stride(c, n);
+    const bool in_place = plane_is_padded();
     for (int s = 0; s < count; ++s)
       for (int ci = 0; ci < c; ++ci) {
-        winograd::pad_plane(g_, tiling_, x.sample(s0 + s) + ci * in_plane, ws.padded.data());
-        winograd::transform_input(tiling_, ws.padded.data(), ws.v.data() + std::ptrdiff_t(ci) * n + s * tiles,
-                                  v_stride);
+        const T* plane = x.sample(s0 + s) + ci * in_plane;
+        if (!in_place) winograd::pad_plane(g_, tiling_, plane, ws.padded.data());
+        winograd::transform_input(tiling_, in_place ? plane : ws.padded.data(),
+                                  ws.v.data() + std::ptrdiff_t(ci) * n + s * tiles, v_stride);
       }
+  }
+
+  // True when an input plane is its own padded plane: no padding, and the tiles read exactly
+  // its rows and columns (a valid convolution with an even output, as conv2/conv3 of the seed
+  // model). The copy in and out of the padded plane is then skipped.
+  bool plane_is_padded() const {
+    return g_.pad_h == 0 && g_.pad_w == 0 && tiling_.padded_h == g_.height && tiling_.padded_w == g_.width;
   }
 
   // The (H x W) window of a padded plane at (pad_h, pad_w): what reached real input pixels.
