@@ -419,10 +419,10 @@ void copy_into(const std::vector<double>& v, Tensor<T>& t) {
 // Runs forward then backward (with upstream R) through one WinogradConv<T>. Backward is run
 // twice, the second result kept: the per-thread accumulators must start from zero each call.
 // The outputs are pre-filled with sentinels: they must be overwritten, not added onto.
-template <typename T>
+template <typename T, typename Tile = winograd::F2x2>
 WinogradResult run_winograd(const ConvProblem& p, Activation activation, bool want_dx = true) {
   const ConvGeometry& g = p.g;
-  WinogradConv<T> conv(g, p.filters);
+  WinogradConv<T, Tile> conv(g, p.filters);
   Tensor<T> x(p.batch, Shape{g.channels, g.height, g.width});
   Tensor<T> y(p.batch, Shape{p.filters, g.out_h, g.out_w});
   Tensor<T> dy(p.batch, Shape{p.filters, g.out_h, g.out_w});
@@ -501,6 +501,9 @@ TEST_CASE("WinogradConv<double> forward matches the direct convolution", "[winog
 
     CHECK(scaled_error(run_winograd<double>(p, Activation::linear).y, linear) < 1e-12);
     CHECK(scaled_error(run_winograd<double>(p, Activation::relu).y, relu) < 1e-12);
+    // F(4x4, 3x3): its coefficients reach 8 and 1/24, still exact to double rounding.
+    CHECK(scaled_error(run_winograd<double, winograd::F4x4>(p, Activation::linear).y, linear) < 1e-12);
+    CHECK(scaled_error(run_winograd<double, winograd::F4x4>(p, Activation::relu).y, relu) < 1e-12);
   }
 }
 
@@ -532,6 +535,15 @@ TEST_CASE("WinogradConv<double> backward matches the hand-written gradients", "[
     CHECK(scaled_error(wr.grads.dkernel, relu.dkernel) < 1e-12);
     CHECK(scaled_error(wr.grads.dbias, relu.dbias) < 1e-12);
     CHECK(scaled_error(wr.grads.dx, relu.dx) < 1e-12);
+
+    // F(4x4, 3x3), the same checks.
+    const WinogradResult w4 = run_winograd<double, winograd::F4x4>(p, Activation::linear);
+    CHECK(scaled_error(w4.grads.dkernel, linear.dkernel) < 1e-12);
+    CHECK(scaled_error(w4.grads.dbias, linear.dbias) < 1e-12);
+    CHECK(scaled_error(w4.grads.dx, linear.dx) < 1e-12);
+    const WinogradResult w4r = run_winograd<double, winograd::F4x4>(p, Activation::relu);
+    CHECK(scaled_error(w4r.grads.dkernel, relu.dkernel) < 1e-12);
+    CHECK(scaled_error(w4r.grads.dx, relu.dx) < 1e-12);
   }
 }
 
@@ -550,6 +562,10 @@ TEST_CASE("WinogradConv<float> agrees with WinogradConv<double>", "[winograd]") 
     CHECK(scaled_error(f.grads.dkernel, d.grads.dkernel) < 1e-4);
     CHECK(scaled_error(f.grads.dbias, d.grads.dbias) < 1e-4);
     CHECK(scaled_error(f.grads.dx, d.grads.dx) < 1e-4);
+    const WinogradResult f4 = run_winograd<float, winograd::F4x4>(p, Activation::linear);
+    CHECK(scaled_error(f4.y, d.y) < 1e-4);
+    CHECK(scaled_error(f4.grads.dkernel, d.grads.dkernel) < 1e-4);
+    CHECK(scaled_error(f4.grads.dx, d.grads.dx) < 1e-4);
   }
 }
 

@@ -75,17 +75,17 @@ void kernel_gradient(const T* du, std::ptrdiff_t stride, T* dg) {
   }
 }
 
-/// Tiling of one sample: 2x2 output tiles over an out_h x out_w output, and the zero-padded
-/// copy of an input plane whose 4x4 patches the tiles read (patch of tile (ty, tx) at row 2ty,
-/// column 2tx of the padded plane).
+/// Tiling of one sample: m x m output tiles (m = 2, or 4 for F(4x4, 3x3)) over an out_h x out_w
+/// output, and the zero-padded copy of an input plane whose (m + 2) x (m + 2) patches the tiles
+/// read (patch of tile (ty, tx) at row m*ty, column m*tx of the padded plane).
 struct Tiling {
   int tiles_h = 0, tiles_w = 0;
   int padded_h = 0, padded_w = 0;
   int tiles() const { return tiles_h * tiles_w; }
 
-  explicit Tiling(const ConvGeometry& g)
-      : tiles_h((g.out_h + 1) / 2), tiles_w((g.out_w + 1) / 2),
-        padded_h(2 * tiles_h + 2), padded_w(2 * tiles_w + 2) {}
+  explicit Tiling(const ConvGeometry& g, int m = 2)
+      : tiles_h((g.out_h + m - 1) / m), tiles_w((g.out_w + m - 1) / m),
+        padded_h(m * tiles_h + 2), padded_w(m * tiles_w + 2) {}
   Tiling() = default;
 };
 
@@ -258,6 +258,279 @@ void transform_output_adjoint(const ConvGeometry& g, const Tiling& t, const T* d
   }
 }
 
+
+/// Winograd F(4x4, 3x3): 6x6 input patches, 4x4 output tiles, 36 multiplications per tile and
+/// input channel instead of 144 (Lavin & Gray, interpolation points 0, +-1, +-2). More arithmetic
+/// saved than F(2x2, 3x3) (2.25x), at the price of larger coefficients (up to 8 and 1/24): float
+/// rounding grows by about a decimal digit, still far below what training notices.
+/// The transforms are the 1-D operators below applied down the columns, then along the rows.
+namespace f4 {
+
+// The 1-D transforms run once per lane of every step: they must be inlined into the lane loops
+// to vectorize (GCC 12 kept bt an out-of-line call, 10x slower).
+#if defined(__GNUC__)
+#define MINIDNN_WINOGRAD_INLINE inline __attribute__((always_inline))
+#else
+#define MINIDNN_WINOGRAD_INLINE inline
+#endif
+
+template <typename T>
+MINIDNN_WINOGRAD_INLINE void bt(const T* x, T* y) {  // B^T x: input patch
+  y[0] = T(4) * x[0] - T(5) * x[2] + x[4];
+  y[1] = -T(4) * (x[1] + x[2]) + x[3] + x[4];
+  y[2] = T(4) * (x[1] - x[2]) - x[3] + x[4];
+  y[3] = T(2) * (x[3] - x[1]) - x[2] + x[4];
+  y[4] = T(2) * (x[1] - x[3]) - x[2] + x[4];
+  y[5] = T(4) * x[1] - T(5) * x[3] + x[5];
+}
+template <typename T>
+MINIDNN_WINOGRAD_INLINE void b(const T* y, T* x) {  // B y: the adjoint of bt
+  x[0] = T(4) * y[0];
+  x[1] = T(4) * (y[2] - y[1] + y[5]) + T(2) * (y[4] - y[3]);
+  x[2] = -T(5) * y[0] - T(4) * (y[1] + y[2]) - y[3] - y[4];
+  x[3] = y[1] - y[2] + T(2) * (y[3] - y[4]) - T(5) * y[5];
+  x[4] = y[0] + y[1] + y[2] + y[3] + y[4];
+  x[5] = y[5];
+}
+template <typename T>
+MINIDNN_WINOGRAD_INLINE void g(const T* k, T* u) {  // G k: kernel, 3 -> 6
+  u[0] = k[0] / T(4);
+  u[1] = -(k[0] + k[1] + k[2]) / T(6);
+  u[2] = -(k[0] - k[1] + k[2]) / T(6);
+  u[3] = k[0] / T(24) + k[1] / T(12) + k[2] / T(6);
+  u[4] = k[0] / T(24) - k[1] / T(12) + k[2] / T(6);
+  u[5] = k[2];
+}
+template <typename T>
+MINIDNN_WINOGRAD_INLINE void gt(const T* u, T* k) {  // G^T u: the adjoint of g, 6 -> 3
+  k[0] = u[0] / T(4) - (u[1] + u[2]) / T(6) + (u[3] + u[4]) / T(24);
+  k[1] = (u[2] - u[1]) / T(6) + (u[3] - u[4]) / T(12);
+  k[2] = (u[3] + u[4] - u[1] - u[2]) / T(6) + u[5];
+}
+template <typename T>
+MINIDNN_WINOGRAD_INLINE void at(const T* m, T* y) {  // A^T m: output, 6 -> 4
+  y[0] = m[0] + m[1] + m[2] + m[3] + m[4];
+  y[1] = m[1] - m[2] + T(2) * (m[3] - m[4]);
+  y[2] = m[1] + m[2] + T(4) * (m[3] + m[4]);
+  y[3] = m[1] - m[2] + T(8) * (m[3] - m[4]) + m[5];
+}
+template <typename T>
+MINIDNN_WINOGRAD_INLINE void a(const T* d, T* m) {  // A d: the adjoint of at, 4 -> 6
+  m[0] = d[0];
+  m[1] = d[0] + d[1] + d[2] + d[3];
+  m[2] = d[0] - d[1] + d[2] - d[3];
+  m[3] = d[0] + T(2) * d[1] + T(4) * d[2] + T(8) * d[3];
+  m[4] = d[0] - T(2) * d[1] + T(4) * d[2] - T(8) * d[3];
+  m[5] = d[3];
+}
+
+// out (R x C) = L in R'^T for a small matrix `in` (InR x InC): `down` applied to each column,
+// then `along` to each row.
+template <int InR, int InC, int R, int C, typename T, typename Down, typename Along>
+void apply_2d(const T (&in)[InR][InC], T (&out)[R][C], Down down, Along along) {
+  T mid[R][InC];
+  for (int c = 0; c < InC; ++c) {
+    T x[InR], y[R];
+    for (int r = 0; r < InR; ++r) x[r] = in[r][c];
+    down(x, y);
+    for (int r = 0; r < R; ++r) mid[r][c] = y[r];
+  }
+  for (int r = 0; r < R; ++r) along(mid[r], out[r]);
+}
+
+/// U (36 values at u[xi * stride]) = G k G^T for one 3x3 kernel k.
+template <typename T>
+void transform_kernel(const T* k, T* u, std::ptrdiff_t stride) {
+  T in[3][3], out[6][6];
+  for (int i = 0; i < 9; ++i) in[i / 3][i % 3] = k[i];
+  const auto op = [](const T* x, T* y) { g(x, y); };
+  apply_2d(in, out, op, op);
+  for (int i = 0; i < 36; ++i) u[i * stride] = out[i / 6][i % 6];
+}
+
+/// dk (3x3) = G^T dU G.
+template <typename T>
+void kernel_gradient(const T* du, std::ptrdiff_t stride, T* dk) {
+  T in[6][6], out[3][3];
+  for (int i = 0; i < 36; ++i) in[i / 6][i % 6] = du[i * stride];
+  const auto op = [](const T* x, T* y) { gt(x, y); };
+  apply_2d(in, out, op, op);
+  for (int i = 0; i < 9; ++i) dk[i] = out[i / 3][i % 3];
+}
+
+// The tile transforms below work on kLanes tiles of a row at once: each value of a patch or
+// transform is an array over the tiles, so every arithmetic step is a loop over kLanes
+// independent lanes, which the compiler turns into vector instructions.
+inline constexpr int kLanes = 16;
+
+// y[i * ys + lane] = op(x[. * xs + lane])[i] for every lane: a 1-D transform of In values into
+// Out values, on all lanes.
+template <int In, int Out, typename T, typename Op>
+MINIDNN_WINOGRAD_INLINE void on_lanes(Op op, const T* __restrict__ x, std::ptrdiff_t xs, T* __restrict__ y, std::ptrdiff_t ys) {
+  for (int lane = 0; lane < kLanes; ++lane) {
+    T xv[In], yv[Out];
+    for (int i = 0; i < In; ++i) xv[i] = x[i * xs + lane];
+    op(xv, yv);
+    for (int i = 0; i < Out; ++i) y[i * ys + lane] = yv[i];
+  }
+}
+
+// The patch origin (row, column) in the padded plane of tile `tile`, and its output origin.
+struct TileOrigin {
+  int y, x;
+  TileOrigin(const Tiling& t, int tile) : y(4 * (tile / t.tiles_w)), x(4 * (tile % t.tiles_w)) {}
+};
+
+// Copies `count` lanes of src into dst and zeros the rest (a plain loop: count is mostly kLanes).
+template <typename T>
+MINIDNN_WINOGRAD_INLINE void load_lanes(const T* src, int count, T* dst) {
+  for (int j = 0; j < kLanes; ++j) dst[j] = j < count ? src[j] : T(0);
+}
+template <typename T>
+MINIDNN_WINOGRAD_INLINE void store_lanes(const T* src, int count, T* dst) {
+  if (count == kLanes) {
+    for (int j = 0; j < kLanes; ++j) dst[j] = src[j];
+  } else {
+    for (int j = 0; j < count; ++j) dst[j] = src[j];
+  }
+}
+
+// The tiles of a plane are taken kLanes at a time in row-major order (a seed-model plane has
+// 16 or 25 tiles: a row of tiles alone would leave most lanes empty).
+
+/// V = B^T d B for every tile of a padded plane: v[xi * stride + tile].
+template <typename T>
+void transform_input(const Tiling& t, const T* padded, T* v, std::ptrdiff_t stride) {
+  constexpr int L = kLanes;
+  const auto op = [](const T* x, T* y) { bt(x, y); };
+  for (int t0 = 0; t0 < t.tiles(); t0 += L) {
+    const int count = std::min(L, t.tiles() - t0);
+    alignas(64) T d[6][6][L] = {};  // patch row, column, tile
+    for (int j = 0; j < count; ++j) {
+      const TileOrigin o(t, t0 + j);
+      const T* patch = padded + static_cast<std::size_t>(o.y) * t.padded_w + o.x;
+      for (int r = 0; r < 6; ++r)
+        for (int c = 0; c < 6; ++c) d[r][c][j] = patch[r * t.padded_w + c];
+    }
+    alignas(64) T w[6][6][L];  // B^T d
+    for (int c = 0; c < 6; ++c) on_lanes<6, 6>(op, &d[0][c][0], 6 * L, &w[0][c][0], 6 * L);
+    alignas(64) T out[6][6][L];  // (B^T d) B
+    for (int i = 0; i < 6; ++i) on_lanes<6, 6>(op, &w[i][0][0], L, &out[i][0][0], L);
+    for (int xi = 0; xi < 36; ++xi) store_lanes(out[xi / 6][xi % 6], count, v + xi * stride + t0);
+  }
+}
+
+/// The adjoint of transform_input: adds B dV B^T of every tile onto its patch of `padded`.
+template <typename T>
+void transform_input_adjoint(const Tiling& t, const T* dv, std::ptrdiff_t stride, T* padded) {
+  constexpr int L = kLanes;
+  const auto op = [](const T* x, T* y) { b(x, y); };
+  for (int t0 = 0; t0 < t.tiles(); t0 += L) {
+    const int count = std::min(L, t.tiles() - t0);
+    alignas(64) T in[6][6][L];
+    for (int xi = 0; xi < 36; ++xi) load_lanes(dv + xi * stride + t0, count, in[xi / 6][xi % 6]);
+    alignas(64) T x[6][6][L];  // B dV
+    for (int k = 0; k < 6; ++k) on_lanes<6, 6>(op, &in[0][k][0], 6 * L, &x[0][k][0], 6 * L);
+    alignas(64) T dd[6][6][L];  // (B dV) B^T
+    for (int r = 0; r < 6; ++r) on_lanes<6, 6>(op, &x[r][0][0], L, &dd[r][0][0], L);
+    for (int j = 0; j < count; ++j) {  // in tile order: neighbouring patches overlap
+      const TileOrigin o(t, t0 + j);
+      T* patch = padded + static_cast<std::size_t>(o.y) * t.padded_w + o.x;
+      for (int r = 0; r < 6; ++r)
+        for (int c = 0; c < 6; ++c) patch[r * t.padded_w + c] += dd[r][c][j];
+    }
+  }
+}
+
+/// y = activation(A^T M A + bias) for every tile, writing only outputs inside out_h x out_w.
+template <typename T>
+void transform_output(const ConvGeometry& g, const Tiling& t, const T* m, std::ptrdiff_t stride, T bias,
+                      Activation activation, T* y) {
+  constexpr int L = kLanes;
+  const auto op = [](const T* x, T* z) { at(x, z); };
+  const bool relu = activation == Activation::relu;
+  for (int t0 = 0; t0 < t.tiles(); t0 += L) {
+    const int count = std::min(L, t.tiles() - t0);
+    alignas(64) T in[6][6][L];
+    for (int xi = 0; xi < 36; ++xi) load_lanes(m + xi * stride + t0, count, in[xi / 6][xi % 6]);
+    alignas(64) T z[4][6][L];  // A^T M
+    for (int k = 0; k < 6; ++k) on_lanes<6, 4>(op, &in[0][k][0], 6 * L, &z[0][k][0], 6 * L);
+    alignas(64) T out[4][4][L];  // (A^T M) A
+    for (int a = 0; a < 4; ++a) on_lanes<6, 4>(op, &z[a][0][0], L, &out[a][0][0], L);
+    for (int a = 0; a < 4; ++a)
+      for (int c = 0; c < 4; ++c)
+        for (int j = 0; j < L; ++j) {
+          const T value = out[a][c][j] + bias;
+          out[a][c][j] = relu && value < T(0) ? T(0) : value;  // NaN passes
+        }
+    for (int j = 0; j < count; ++j) {
+      const TileOrigin o(t, t0 + j);
+      const int rows = std::min(4, g.out_h - o.y), cols = std::min(4, g.out_w - o.x);
+      T* dst = y + static_cast<std::size_t>(o.y) * g.out_w + o.x;
+      for (int a = 0; a < rows; ++a)
+        for (int c = 0; c < cols; ++c) dst[a * g.out_w + c] = out[a][c][j];
+    }
+  }
+}
+
+/// dM = A dy A^T for every tile (gradients of outputs past the edge are zero).
+template <typename T>
+void transform_output_adjoint(const ConvGeometry& g, const Tiling& t, const T* dy, T* dm, std::ptrdiff_t stride) {
+  constexpr int L = kLanes;
+  const auto op = [](const T* x, T* z) { a(x, z); };
+  for (int t0 = 0; t0 < t.tiles(); t0 += L) {
+    const int count = std::min(L, t.tiles() - t0);
+    alignas(64) T d[4][4][L] = {};
+    for (int j = 0; j < count; ++j) {
+      const TileOrigin o(t, t0 + j);
+      const int rows = std::min(4, g.out_h - o.y), cols = std::min(4, g.out_w - o.x);
+      const T* src = dy + static_cast<std::size_t>(o.y) * g.out_w + o.x;
+      for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c) d[r][c][j] = src[r * g.out_w + c];
+    }
+    alignas(64) T z[6][4][L];  // A dy
+    for (int c = 0; c < 4; ++c) on_lanes<4, 6>(op, &d[0][c][0], 4 * L, &z[0][c][0], 4 * L);
+    alignas(64) T out[6][6][L];  // (A dy) A^T
+    for (int i = 0; i < 6; ++i) on_lanes<4, 6>(op, &z[i][0][0], L, &out[i][0][0], L);
+    for (int xi = 0; xi < 36; ++xi) store_lanes(out[xi / 6][xi % 6], count, dm + xi * stride + t0);
+  }
+}
+
+}  // namespace f4
+
+/// The two tile sizes as policies for WinogradConv: output tile side m, patch side m + 2, and
+/// their transforms.
+struct F2x2 {
+  static constexpr int m = 2, patch = 4;
+  template <typename T> static void transform_kernel(const T* k, T* u, std::ptrdiff_t s) { winograd::transform_kernel(k, u, s); }
+  template <typename T> static void kernel_gradient(const T* du, std::ptrdiff_t s, T* dk) { winograd::kernel_gradient(du, s, dk); }
+  template <typename T> static void transform_input(const Tiling& t, const T* p, T* v, std::ptrdiff_t s) { winograd::transform_input(t, p, v, s); }
+  template <typename T> static void transform_input_adjoint(const Tiling& t, const T* dv, std::ptrdiff_t s, T* p) { winograd::transform_input_adjoint(t, dv, s, p); }
+  template <typename T>
+  static void transform_output(const ConvGeometry& g, const Tiling& t, const T* m, std::ptrdiff_t s, T bias, Activation a, T* y) {
+    winograd::transform_output(g, t, m, s, bias, a, y);
+  }
+  template <typename T>
+  static void transform_output_adjoint(const ConvGeometry& g, const Tiling& t, const T* dy, T* dm, std::ptrdiff_t s) {
+    winograd::transform_output_adjoint(g, t, dy, dm, s);
+  }
+};
+struct F4x4 {
+  static constexpr int m = 4, patch = 6;
+  template <typename T> static void transform_kernel(const T* k, T* u, std::ptrdiff_t s) { f4::transform_kernel(k, u, s); }
+  template <typename T> static void kernel_gradient(const T* du, std::ptrdiff_t s, T* dk) { f4::kernel_gradient(du, s, dk); }
+  template <typename T> static void transform_input(const Tiling& t, const T* p, T* v, std::ptrdiff_t s) { f4::transform_input(t, p, v, s); }
+  template <typename T> static void transform_input_adjoint(const Tiling& t, const T* dv, std::ptrdiff_t s, T* p) { f4::transform_input_adjoint(t, dv, s, p); }
+  template <typename T>
+  static void transform_output(const ConvGeometry& g, const Tiling& t, const T* m, std::ptrdiff_t s, T bias, Activation a, T* y) {
+    f4::transform_output(g, t, m, s, bias, a, y);
+  }
+  template <typename T>
+  static void transform_output_adjoint(const ConvGeometry& g, const Tiling& t, const T* dy, T* dm, std::ptrdiff_t s) {
+    f4::transform_output_adjoint(g, t, dy, dm, s);
+  }
+};
+
 }  // namespace winograd
 
 /// True when Winograd F(2x2, 3x3) computes this convolution: a 3x3 kernel at stride 1.
@@ -265,13 +538,14 @@ inline bool winograd_applies(const ConvGeometry& g) {
   return g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1;
 }
 
-/// A 3x3, stride-1 convolution layer's arithmetic by Winograd F(2x2, 3x3) (see the file comment),
-/// with its workspaces: sized on first use, then reused.
+/// A 3x3, stride-1 convolution layer's arithmetic by Winograd F(2x2, 3x3) or, with Tile =
+/// winograd::F4x4, F(4x4, 3x3) (see the file comment; P = 16 or 36 transform positions), with its
+/// workspaces: sized on first use, then reused.
 ///
 /// Samples are processed in groups whose tiles together make about kTargetColumns GEMM columns
 /// (late layers have few tiles per sample: conv5 of the seed model has 4); groups are spread
 /// over OpenMP threads. Kernel gradients are summed per thread, then in thread order.
-template <typename T>
+template <typename T, typename Tile = winograd::F2x2>
 class WinogradConv {
  public:
   /// GEMM columns (tiles) a group of samples aims at. Measured on the seed model (64 to 400):
@@ -280,7 +554,9 @@ class WinogradConv {
   static constexpr int kTargetColumns = 64;
 
   WinogradConv() = default;
-  WinogradConv(const ConvGeometry& g, int filters) : g_(g), tiling_(g), filters_(filters) {}
+  WinogradConv(const ConvGeometry& g, int filters) : g_(g), tiling_(g, Tile::m), filters_(filters) {}
+  /// Positions of the transform domain: (m + 2)^2.
+  static constexpr int kPositions = Tile::patch * Tile::patch;
 
   /// Samples per group, for a batch of `batch`.
   int group_size(int batch) const {
@@ -302,12 +578,12 @@ class WinogradConv {
       const int s0 = gi * group, count = std::min(group, batch - s0), n = count * tiles;
       transform_group_input(x, s0, count, n, ws);
       const std::ptrdiff_t v_stride = position_stride(c, n), m_stride = position_stride(f, n);
-      for (int xi = 0; xi < winograd::kPositions; ++xi)
+      for (int xi = 0; xi < kPositions; ++xi)
         gemm<T>(Transpose::no, Transpose::no, f, n, c, T(1), u_.data() + xi * std::ptrdiff_t(f) * c, c,
                 ws.v.data() + xi * v_stride, n, T(0), ws.m.data() + xi * m_stride, n);
       for (int s = 0; s < count; ++s)
         for (int fi = 0; fi < f; ++fi)
-          winograd::transform_output(g_, tiling_, ws.m.data() + std::ptrdiff_t(fi) * n + s * tiles, m_stride,
+          Tile::transform_output(g_, tiling_, ws.m.data() + std::ptrdiff_t(fi) * n + s * tiles, m_stride,
                                      bias[fi], activation,
                                      y.sample(s0 + s) + std::ptrdiff_t(fi) * g_.out_h * g_.out_w);
     }
@@ -343,10 +619,10 @@ class WinogradConv {
             T* plane = dy.sample(s0 + s) + fi * out_plane;
             activation_backward(activation, y.sample(s0 + s) + fi * out_plane, plane, out_plane);
             ws.dbias[fi] += sum_of(plane, out_plane);
-            winograd::transform_output_adjoint(g_, tiling_, plane, ws.m.data() + std::ptrdiff_t(fi) * n + s * tiles,
+            Tile::transform_output_adjoint(g_, tiling_, plane, ws.m.data() + std::ptrdiff_t(fi) * n + s * tiles,
                                                m_stride);
           }
-        for (int xi = 0; xi < winograd::kPositions; ++xi) {
+        for (int xi = 0; xi < kPositions; ++xi) {
           const T* dm = ws.m.data() + xi * m_stride;
           gemm<T>(Transpose::no, Transpose::yes, f, c, n, T(1), dm, n, ws.v.data() + xi * v_stride, n, T(1),
                   ws.du.data() + xi * std::ptrdiff_t(f) * c, c);
@@ -361,7 +637,7 @@ class WinogradConv {
             T* plane = dx->sample(s0 + s) + ci * in_plane;
             T* padded = in_place ? plane : ws.padded.data();
             std::fill(padded, padded + std::size_t(tiling_.padded_h) * tiling_.padded_w, T(0));
-            winograd::transform_input_adjoint(tiling_, ws.dv.data() + std::ptrdiff_t(ci) * n + s * tiles, v_stride,
+            Tile::transform_input_adjoint(tiling_, ws.dv.data() + std::ptrdiff_t(ci) * n + s * tiles, v_stride,
                                               padded);
             if (!in_place) unpad_plane(padded, plane);
           }
@@ -369,7 +645,7 @@ class WinogradConv {
     }
     // Sum the per-thread transformed gradients in thread order (deterministic for a thread
     // count), then bring them back from the transform domain.
-    const std::size_t du_size = std::size_t(winograd::kPositions) * f * c;
+    const std::size_t du_size = std::size_t(kPositions) * f * c;
     for (int t = 1; t < team; ++t) {
       const T* part = workspaces_[t].du.data();
       T* total = workspaces_[0].du.data();
@@ -379,17 +655,17 @@ class WinogradConv {
     const std::ptrdiff_t stride = std::ptrdiff_t(f) * c;
     for (int fi = 0; fi < f; ++fi)
       for (int ci = 0; ci < c; ++ci)
-        winograd::kernel_gradient(workspaces_[0].du.data() + std::ptrdiff_t(fi) * c + ci, stride,
+        Tile::kernel_gradient(workspaces_[0].du.data() + std::ptrdiff_t(fi) * c + ci, stride,
                                   dkernel + (std::ptrdiff_t(fi) * c + ci) * 9);
     std::copy(workspaces_[0].dbias.begin(), workspaces_[0].dbias.begin() + f, dbias);
   }
 
  private:
   struct Workspace {
-    AlignedVector<T> v;       // (16, C, tiles of the group): transformed input patches
-    AlignedVector<T> m;       // (16, F, tiles): products, then (backward) transformed dy
-    AlignedVector<T> dv;      // (16, C, tiles): transformed input gradient (backward)
-    AlignedVector<T> du;      // (16, F, C): this thread's transformed kernel gradient (backward)
+    AlignedVector<T> v;       // (P, C, tiles of the group): transformed input patches
+    AlignedVector<T> m;       // (P, F, tiles): products, then (backward) transformed dy
+    AlignedVector<T> dv;      // (P, C, tiles): transformed input gradient (backward)
+    AlignedVector<T> du;      // (P, F, C): this thread's transformed kernel gradient (backward)
     AlignedVector<T> dbias;   // (F)
     AlignedVector<T> padded;  // one zero-padded input plane
   };
@@ -401,17 +677,17 @@ class WinogradConv {
     const int c = g_.channels, f = filters_;
     const std::size_t count = std::size_t(f) * c * 9;
     if (transformed_.size() == count && std::equal(kernel, kernel + count, transformed_.begin())) return;
-    const std::size_t size = std::size_t(winograd::kPositions) * f * c;
+    const std::size_t size = std::size_t(kPositions) * f * c;
     if (u_.size() < size) u_.resize(size);
     const std::ptrdiff_t stride = std::ptrdiff_t(f) * c;  // U_xi is (F x C), row-major
     for (int fi = 0; fi < f; ++fi)
       for (int ci = 0; ci < c; ++ci)
-        winograd::transform_kernel(kernel + (std::ptrdiff_t(fi) * c + ci) * 9,
+        Tile::transform_kernel(kernel + (std::ptrdiff_t(fi) * c + ci) * 9,
                                    u_.data() + std::ptrdiff_t(fi) * c + ci, stride);
     transformed_.assign(kernel, kernel + count);
   }
 
-  // V of samples [s0, s0 + count) into ws.v: (16, C, n) with the samples' tiles side by side.
+  // V of samples [s0, s0 + count) into ws.v: (P, C, n) with the samples' tiles side by side.
   void transform_group_input(const Tensor<T>& x, int s0, int count, int n, Workspace& ws) const {
     const int c = g_.channels, tiles = tiling_.tiles();
     const std::size_t in_plane = std::size_t(g_.height) * g_.width;
@@ -421,7 +697,7 @@ class WinogradConv {
       for (int ci = 0; ci < c; ++ci) {
         const T* plane = x.sample(s0 + s) + ci * in_plane;
         if (!in_place) winograd::pad_plane(g_, tiling_, plane, ws.padded.data());
-        winograd::transform_input(tiling_, in_place ? plane : ws.padded.data(),
+        Tile::transform_input(tiling_, in_place ? plane : ws.padded.data(),
                                   ws.v.data() + std::ptrdiff_t(ci) * n + s * tiles, v_stride);
       }
   }
@@ -450,8 +726,8 @@ class WinogradConv {
   }
 
   // Distance between the (rows x n) matrices of consecutive transform positions. One cache line
-  // more than the matrix: the transforms touch all 16 positions at once, and with a stride of a
-  // multiple of 4 KB (conv3 of the seed model: 64 x 64 floats) those 16 streams would all fall
+  // more than the matrix: the transforms touch all P positions at once, and with a stride of a
+  // multiple of 4 KB (conv3 of the seed model: 64 x 64 floats) those P streams would all fall
   // into one L1 set and evict each other.
   static std::ptrdiff_t position_stride(int rows, std::size_t n) {
     return std::ptrdiff_t(rows) * std::ptrdiff_t(n) + kLinePad;
@@ -462,7 +738,7 @@ class WinogradConv {
     const int threads = max_threads();
     if (workspaces_.size() < static_cast<std::size_t>(threads)) workspaces_.resize(threads);
     const std::size_t n = std::size_t(group) * tiling_.tiles();
-    const std::size_t positions = winograd::kPositions;
+    const std::size_t positions = kPositions;
     auto grow = [](AlignedVector<T>& b, std::size_t size) {
       if (b.size() < size) b.resize(size);
     };
@@ -481,7 +757,7 @@ class WinogradConv {
   ConvGeometry g_{};
   winograd::Tiling tiling_;
   int filters_ = 0;
-  AlignedVector<T> u_;            // (16, F, C): the transformed kernels
+  AlignedVector<T> u_;            // (P, F, C): the transformed kernels
   std::vector<T> transformed_;    // the kernel values u_ was computed from
   std::vector<Workspace> workspaces_;
 };
