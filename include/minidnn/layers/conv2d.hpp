@@ -1,8 +1,10 @@
 #pragma once
 /// \file
 /// Conv2D: 2-D convolution (cross-correlation, as Keras) over NCHW batches, with an optional
-/// fused ReLU. 3x3 stride-1 convolutions run by Winograd F(2x2, 3x3) (ops/winograd.hpp: 2.25x
-/// fewer multiplications); all others, or any on request, by im2col + GEMM as below.
+/// fused ReLU. 3x3 stride-1 convolutions run by Winograd F(4x4, 3x3) or F(2x2, 3x3)
+/// (ops/winograd.hpp: 4x or 2.25x fewer multiplications), convolutions with few inputs per output
+/// by a direct forward (ops/direct_conv.hpp); all others, or any on request (ConvAlgorithm), by
+/// im2col + GEMM as below.
 ///
 /// Per sample n, with P = out_h*out_w output positions and K = C*kh*kw:
 ///     col   (K x P)   = im2col(x_n)
@@ -91,8 +93,8 @@ class Conv2D : public Layer<T> {
 
   const ConvGeometry& geometry() const { return geometry_; }
 
-  /// Chooses the algorithm; the results agree to rounding. Throws if Winograd is asked for a
-  /// convolution it cannot compute (once the layer is built).
+  /// Chooses the algorithm; the results agree to rounding. Throws if an algorithm is asked for
+  /// a convolution it cannot compute (once the layer is built).
   void set_algorithm(ConvAlgorithm algorithm) {
     algorithm_ = algorithm;
     if (this->built()) check_algorithm();
