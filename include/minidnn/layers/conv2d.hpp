@@ -163,12 +163,13 @@ class Conv2D : public Layer<T> {
     const int k = g.col_rows(), p = g.col_cols();
     const bool direct = is_pointwise();
     if (grad_input) grad_input->resize(batch, this->input_shape());
-    if (algorithm(batch) == ConvAlgorithm::winograd_4x4) {
+    const ConvAlgorithm algorithm = this->algorithm(batch);
+    if (algorithm == ConvAlgorithm::winograd_4x4) {
       winograd4_.backward(input, output, activation_, kernel_param_.value.data(), grad_output,
                           kernel_param_.grad.data(), bias_param_.grad.data(), grad_input);
       return;
     }
-    if (uses_winograd(batch)) {
+    if (algorithm == ConvAlgorithm::winograd) {
       winograd_.backward(input, output, activation_, kernel_param_.value.data(), grad_output,
                          kernel_param_.grad.data(), bias_param_.grad.data(), grad_input);
       return;
