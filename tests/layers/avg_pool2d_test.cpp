@@ -27,6 +27,12 @@ TEST_CASE("AvgPool2D forward averages each full window", "[avgpool]") {
             for (int j = 0; j < 3; ++j) sum += x.sample(n)[(c * 8 + oy * 2 + i) * 9 + ox * 2 + j];
           REQUIRE(y.sample(n)[(c * out.height() + oy) * out.width() + ox] == Approx(sum / 9).epsilon(1e-14));
         }
+  REQUIRE(pool.has_sample_forward(2));
+  std::vector<double> one(out.size());
+  for (int n = 0; n < 2; ++n) {
+    pool.forward_sample(x.sample(n), one.data());
+    for (std::size_t i = 0; i < one.size(); ++i) REQUIRE(one[i] == y.sample(n)[i]);
+  }
 }
 
 TEST_CASE("AvgPool2D gradients match finite differences", "[avgpool][gradient]") {

@@ -35,6 +35,39 @@ TEST_CASE("MaxPool2D forward takes each window's maximum", "[maxpool]") {
   }
 }
 
+TEST_CASE("MaxPool2D float inference takes each window's maximum, also sample by sample", "[maxpool]") {
+  // Float inference runs the separable vector kernel for strides 1 and 2 (output rows in chunks
+  // of 64, pools up to 128 wide) and the windowed one otherwise; both against the definition.
+  struct Case { Size2 pool, stride; int c, h, w; };
+  for (const Case& k : {Case{5, 2, 3, 44, 44}, Case{Size2(1, 7), Size2(3, 1), 1, 10, 150},
+                        Case{Size2(4, 1), Size2(1, 2), 2, 9, 161}, Case{Size2(2, 130), 1, 1, 3, 200},
+                        Case{3, 3, 2, 10, 40}, Case{Size2(2, 33), Size2(1, 2), 1, 4, 300}}) {
+    MaxPool2D<float> pool(k.pool, k.stride);
+    Rng rng(6);
+    const Shape out = pool.build(Shape{k.c, k.h, k.w}, rng);
+    Tensor<float> x(2, pool.input_shape()), y;
+    for (auto& v : x) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    pool.forward(x, y, Mode::inference);
+    REQUIRE(pool.has_sample_forward(2));
+    std::vector<float> one(out.size());
+    for (int n = 0; n < 2; ++n) {
+      pool.forward_sample(x.sample(n), one.data());
+      for (int c = 0; c < k.c; ++c)
+        for (int oy = 0; oy < out.height(); ++oy)
+          for (int ox = 0; ox < out.width(); ++ox) {
+            float best = -2.0f;
+            for (int i = 0; i < k.pool.h; ++i)
+              for (int j = 0; j < k.pool.w; ++j)
+                best = std::max(best, x.sample(n)[(c * k.h + oy * k.stride.h + i) * k.w + ox * k.stride.w + j]);
+            const std::size_t o = (static_cast<std::size_t>(c) * out.height() + oy) * out.width() + ox;
+            INFO("pool " << k.pool.to_string() << " stride " << k.stride.to_string() << " output " << o);
+            REQUIRE(y.sample(n)[o] == best);
+            REQUIRE(one[o] == best);
+          }
+    }
+  }
+}
+
 TEST_CASE("MaxPool2D gradients match finite differences", "[maxpool][gradient]") {
   SECTION("overlapping 5x5 windows, stride 2 (the seed model's)") {
     MaxPool2D<double> pool(5, 2);

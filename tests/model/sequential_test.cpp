@@ -87,6 +87,36 @@ TEST_CASE("A small CNN learns a separable image problem to at least 99%", "[sequ
   CHECK(model.evaluate(x_test, y_test).accuracy == Approx(history.epochs.back().val_accuracy));
 }
 
+TEST_CASE("Inference runs chains of per-sample layers sample by sample, with the layers' own results",
+          "[sequential]") {
+  // conv (direct) -> max pool -> avg pool form one chain; the reference is each layer's batch
+  // forward in turn.
+  Sequential<float> model;
+  model.add(Conv2D<float>(6, 5, Activation::relu));
+  model.add(MaxPool2D<float>(3, 2));
+  model.add(AvgPool2D<float>(2));
+  model.add(Flatten<float>());
+  model.add(Dense<float>(4));
+  model.add(Softmax<float>());
+  model.build(Shape{1, 19, 21}, 3);
+  for (int i = 0; i < 3; ++i) REQUIRE(model.layer(i).has_sample_forward(5));
+  REQUIRE_FALSE(model.layer(3).has_sample_forward(5));
+  for (const int batch : {1, 5}) {
+    Tensor<float> x(batch, model.input_shape());
+    Rng rng(9);
+    for (auto& v : x) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    Tensor<float> reference[6];
+    const Tensor<float>* in = &x;
+    for (int i = 0; i < 6; ++i) {
+      model.layer(i).forward(*in, reference[i], Mode::inference);
+      in = &reference[i];
+    }
+    const Tensor<float>& p = model.forward(x);
+    REQUIRE(p.shape() == reference[5].shape());
+    for (std::size_t i = 0; i < p.size(); ++i) REQUIRE(p[i] == reference[5][i]);
+  }
+}
+
 TEST_CASE("The same seed gives bit-identical weights and, on one thread, a bit-identical run", "[sequential][determinism]") {
   auto train = [](std::uint64_t seed) {
     set_num_threads(1);

@@ -20,28 +20,17 @@ class AvgPool2D : public Pool2D<T> {
 
   void forward(const Tensor<T>& input, Tensor<T>& output, Mode) override {
     this->check_input(input);
-    const Shape& in = this->input_shape();
-    const Shape& out = this->output_shape();
-    output.resize(input.batch(), out);
-    const int planes = input.batch() * in.channels();
-    const int ih = in.height(), iw = in.width(), oh = out.height(), ow = out.width();
-    const int ph = this->pool_.h, pw = this->pool_.w, sh = this->strides_.h, sw = this->strides_.w;
-    const T scale = T(1) / T(ph * pw);
+    output.resize(input.batch(), this->output_shape());
+    const int planes = input.batch() * this->input_shape().channels();
 #pragma omp parallel for schedule(static)
-    for (int plane = 0; plane < planes; ++plane) {
-      const T* x = input.data() + static_cast<std::size_t>(plane) * ih * iw;
-      T* y = output.data() + static_cast<std::size_t>(plane) * oh * ow;
-      for (int oy = 0; oy < oh; ++oy) {
-        for (int ox = 0; ox < ow; ++ox) {
-          T sum = T(0);
-          for (int i = 0; i < ph; ++i) {
-            const T* row = x + (oy * sh + i) * iw + ox * sw;
-            for (int j = 0; j < pw; ++j) sum += row[j];
-          }
-          y[oy * ow + ox] = sum * scale;
-        }
-      }
-    }
+    for (int plane = 0; plane < planes; ++plane)
+      average_plane(input.data() + plane * in_plane(), output.data() + plane * out_plane());
+  }
+
+  bool has_sample_forward(int) const override { return true; }
+  void forward_sample(const T* x, T* y) const override {
+    for (int c = 0; c < this->input_shape().channels(); ++c)
+      average_plane(x + c * in_plane(), y + c * out_plane());
   }
 
   void backward(const Tensor<T>& input, const Tensor<T>&, Tensor<T>& grad_output,
@@ -67,6 +56,31 @@ class AvgPool2D : public Pool2D<T> {
             for (int j = 0; j < pw; ++j) row[j] += g;
           }
         }
+      }
+    }
+  }
+
+ private:
+  std::size_t in_plane() const {
+    return static_cast<std::size_t>(this->input_shape().height()) * this->input_shape().width();
+  }
+  std::size_t out_plane() const {
+    return static_cast<std::size_t>(this->output_shape().height()) * this->output_shape().width();
+  }
+
+  // Averages one input plane into one output plane.
+  void average_plane(const T* x, T* y) const {
+    const int iw = this->input_shape().width(), oh = this->output_shape().height(), ow = this->output_shape().width();
+    const int ph = this->pool_.h, pw = this->pool_.w, sh = this->strides_.h, sw = this->strides_.w;
+    const T scale = T(1) / T(ph * pw);
+    for (int oy = 0; oy < oh; ++oy) {
+      for (int ox = 0; ox < ow; ++ox) {
+        T sum = T(0);
+        for (int i = 0; i < ph; ++i) {
+          const T* row = x + (oy * sh + i) * iw + ox * sw;
+          for (int j = 0; j < pw; ++j) sum += row[j];
+        }
+        y[oy * ow + ox] = sum * scale;
       }
     }
   }

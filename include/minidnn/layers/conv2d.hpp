@@ -129,9 +129,7 @@ class Conv2D : public Layer<T> {
     const int k = g.col_rows(), p = g.col_cols();
     if (algorithm == ConvAlgorithm::direct) {
 #pragma omp parallel for schedule(static) if (batch > 1)
-      for (int n = 0; n < batch; ++n)
-        direct_conv_forward(g, filters_, input.sample(n), kernel_param_.value.data(), bias_param_.value.data(),
-                            activation_, output.sample(n));
+      for (int n = 0; n < batch; ++n) forward_sample(input.sample(n), output.sample(n));
       return;
     }
     const bool direct = is_pointwise();
@@ -154,6 +152,12 @@ class Conv2D : public Layer<T> {
       }
       add_bias_and_activate(y, p);
     }
+  }
+
+  /// The direct forward works on one sample with no workspace; the others gain from the batch.
+  bool has_sample_forward(int batch) const override { return algorithm(batch) == ConvAlgorithm::direct; }
+  void forward_sample(const T* x, T* y) const override {
+    direct_conv_forward(geometry_, filters_, x, kernel_param_.value.data(), bias_param_.value.data(), activation_, y);
   }
 
   void backward(const Tensor<T>& input, const Tensor<T>& output, Tensor<T>& grad_output,

@@ -17,10 +17,15 @@
 ///     ensures  every parameter's grad is OVERWRITTEN with dLoss/dparam for this batch (not
 ///              accumulated); if grad_input is non-null it is resized to input's size and
 ///              OVERWRITTEN with dLoss/dinput (the first layer of a model gets nullptr and skips it).
+///   forward_sample(x, y)      (only where has_sample_forward(batch) is true)
+///     requires x holds one sample of input_shape(), y room for one of output_shape().
+///     ensures  y is what forward(..., Mode::inference) writes for that sample; no member
+///              changes (several threads call it at once).
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "minidnn/core/error.hpp"
 #include "minidnn/core/parameter.hpp"
 #include "minidnn/core/random.hpp"
 #include "minidnn/core/shape.hpp"
@@ -61,6 +66,17 @@ class Layer {
   virtual void forward(const Tensor<T>& input, Tensor<T>& output, Mode mode) = 0;
   virtual void backward(const Tensor<T>& input, const Tensor<T>& output, Tensor<T>& grad_output,
                         Tensor<T>* grad_input) = 0;
+
+  /// True when forward_sample computes this layer's inference one sample at a time as fast as
+  /// forward does for a batch of `batch` (a direct convolution, pooling). Sequential runs a chain of
+  /// such layers sample by sample in inference, so that what passes between them stays in cache:
+  /// the seed model's conv1 writes 495 KB per image, which MaxPool2D would otherwise read back
+  /// from memory for the whole batch (127 MB at batch 256).
+  virtual bool has_sample_forward(int /*batch*/) const { return false; }
+  /// The inference output of one sample (see the contract above).
+  virtual void forward_sample(const T* /*x*/, T* /*y*/) const {
+    fail(type(), ": has no per-sample forward");
+  }
 
   /// Trainable parameters (empty for parameter-free layers). Pointers stay valid for the
   /// layer's lifetime.

@@ -29,6 +29,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "minidnn/core/aligned_vector.hpp"
+#include "minidnn/core/parallel.hpp"
 #include "minidnn/io/model_file.hpp"
 #include "minidnn/layers/layer.hpp"
 #include "minidnn/layers/softmax.hpp"
@@ -130,9 +132,12 @@ class Sequential {
     if (x.batch() < 1) fail("Sequential: empty input batch");
     activations_.resize(layers_.size());
     const Tensor<T>* in = &x;
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
-      layers_[i]->forward(*in, activations_[i], mode);
-      in = &activations_[i];
+    for (std::size_t i = 0; i < layers_.size();) {
+      const std::size_t end = mode == Mode::inference ? sample_chain_end(i, x.batch()) : i + 1;
+      if (end - i > 1) forward_sample_chain(i, end, *in, activations_[end - 1]);
+      else layers_[i]->forward(*in, activations_[i], mode);
+      in = &activations_[end - 1];
+      i = end;
     }
     return *in;
   }
@@ -293,6 +298,40 @@ class Sequential {
         fail(what, ": label ", labels[i], " of sample ", i, " is outside the class range [0, ", classes, ")");
   }
 
+  // One past the last layer of the chain of per-sample layers that starts at `first` (first + 1
+  // when layer `first` has no per-sample forward).
+  std::size_t sample_chain_end(std::size_t first, int batch) const {
+    std::size_t end = first + 1;
+    if (layers_[first]->has_sample_forward(batch))
+      while (end < layers_.size() && layers_[end]->has_sample_forward(batch)) ++end;
+    return end;
+  }
+
+  // Inference through layers [first, last), all with a per-sample forward, one sample at a time:
+  // each thread passes its sample from layer to layer in two scratch buffers of its own, which stay
+  // in cache, and only the last layer's output goes to memory. (The intermediate activations_ of
+  // the chain are left as they were; only the last is this forward's.)
+  void forward_sample_chain(std::size_t first, std::size_t last, const Tensor<T>& x, Tensor<T>& y) {
+    const int batch = x.batch();
+    y.resize(batch, layers_[last - 1]->output_shape());
+    std::size_t largest = 0;
+    for (std::size_t i = first; i + 1 < last; ++i) largest = std::max(largest, layers_[i]->output_shape().size());
+    const std::size_t stride = (largest + 15) / 16 * 16;  // keeps the second buffer 64-byte aligned for float
+    sample_scratch_.resize(std::max<std::size_t>(sample_scratch_.size(), max_threads()));
+    for (auto& scratch : sample_scratch_)
+      if (scratch.size() < 2 * stride) scratch.resize(2 * stride);
+#pragma omp parallel for schedule(static) if (batch > 1)
+    for (int n = 0; n < batch; ++n) {
+      T* scratch = sample_scratch_[thread_index()].data();
+      const T* in = x.sample(n);
+      for (std::size_t i = first; i < last; ++i) {
+        T* out = i + 1 == last ? y.sample(n) : scratch + ((i - first) % 2) * stride;
+        layers_[i]->forward_sample(in, out);
+        in = out;
+      }
+    }
+  }
+
   // Backpropagates the loss of the last forward(Mode::train) through every layer.
   void backward(const Tensor<T>& x, const std::vector<int>& labels) {
     const std::size_t count = layers_.size();
@@ -355,6 +394,7 @@ class Sequential {
   std::vector<Tensor<T>> activations_;  // activations_[i]: output of layer i for the last forward
   std::vector<Tensor<T>> gradients_;    // gradients_[i]: dLoss/d(output of layer i)
   Tensor<T> batch_x_;                   // reusable batch buffer (gathered or sliced samples)
+  std::vector<AlignedVector<T>> sample_scratch_;  // per thread: two buffers for forward_sample_chain
   std::vector<int> batch_labels_;
 };
 
