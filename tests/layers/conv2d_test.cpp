@@ -69,6 +69,7 @@ std::vector<ConvAlgorithm> algorithms_for(const ConvCase& c) {
   std::vector<ConvAlgorithm> out{ConvAlgorithm::im2col};
   if (c.kernel == Size2(3) && c.stride == Size2(1)) {
     out.push_back(ConvAlgorithm::winograd);
+    out.push_back(ConvAlgorithm::winograd_3x3);
     out.push_back(ConvAlgorithm::winograd_4x4);
   }
   if (c.stride == Size2(1) && (c.padding == Padding::valid || c.kernel == Size2(1)) &&
@@ -79,6 +80,7 @@ std::vector<ConvAlgorithm> algorithms_for(const ConvCase& c) {
 const char* name_of(ConvAlgorithm a) {
   switch (a) {
     case ConvAlgorithm::winograd: return "winograd 2x2";
+    case ConvAlgorithm::winograd_3x3: return "winograd 3x3";
     case ConvAlgorithm::winograd_4x4: return "winograd 4x4";
     case ConvAlgorithm::direct: return "direct";
     default: return "im2col";
@@ -116,13 +118,18 @@ TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels, the direct forward fo
   conv5.build(Shape{2, 9, 9}, rng);
   CHECK(conv5.algorithm() == ConvAlgorithm::im2col);
   CHECK_THROWS_WITH(conv5.set_algorithm(ConvAlgorithm::winograd), Catch::Contains("only 3x3 kernels at stride 1"));
-  // F(4x4, 3x3) where its tiles cover the output exactly (seed conv3: 16x16), F(2x2, 3x3) where
-  // they would not (seed conv2: 18x18).
-  Conv2D<float> seed_conv3(64, 3), seed_conv2(64, 3);
+  // F(4x4, 3x3) where its tiles cover the output exactly (seed conv3: 16x16), else F(3x3, 3x3)
+  // where those do (seed conv2: 18x18), else F(2x2, 3x3) (seed conv4: 5x5), also where a single
+  // large tile would cover all (seed conv5: 3x3).
+  Conv2D<float> seed_conv3(64, 3), seed_conv2(64, 3), seed_conv4(128, 3), seed_conv5(128, 3);
   seed_conv3.build(Shape{64, 18, 18}, rng);
   seed_conv2.build(Shape{64, 20, 20}, rng);
+  seed_conv4.build(Shape{64, 7, 7}, rng);
+  seed_conv5.build(Shape{128, 5, 5}, rng);
   CHECK(seed_conv3.algorithm() == ConvAlgorithm::winograd_4x4);
-  CHECK(seed_conv2.algorithm() == ConvAlgorithm::winograd);
+  CHECK(seed_conv2.algorithm() == ConvAlgorithm::winograd_3x3);
+  CHECK(seed_conv4.algorithm() == ConvAlgorithm::winograd);
+  CHECK(seed_conv5.algorithm() == ConvAlgorithm::winograd);
   Conv2D<float> conv1(64, 5, Activation::relu);  // the seed model's conv1: 25 inputs per output
   conv1.build(Shape{1, 48, 48}, rng);
   CHECK(conv1.algorithm() == ConvAlgorithm::direct);

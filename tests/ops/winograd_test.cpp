@@ -475,6 +475,10 @@ const ConvCase kConvCases[] = {
     {"'full' padding 2, 5x4 input", conv3x3(2, 5, 4, 2), 3, 3},
     // 2 x 34 = 68 tiles per sample: groups of one sample, rows of tiles longer than one chunk.
     {"'same', 3x67 input, odd rows of 34 tiles", conv3x3(2, 3, 67, 1), 2, 3},
+    // 6x9: F(3x3, 3x3) tiles cover it exactly, so its input planes are used in place.
+    {"valid, 8x11 input, 6x9 output", conv3x3(3, 8, 11, 0), 4, 3},
+    // The seed model's conv5 shape: one F(3x3, 3x3) tile per sample.
+    {"valid, 5x5 input, 3x3 output", conv3x3(3, 5, 5, 0), 5, 3},
 };
 
 }  // namespace
@@ -504,6 +508,8 @@ TEST_CASE("WinogradConv<double> forward matches the direct convolution", "[winog
     // F(4x4, 3x3): its coefficients reach 8 and 1/24, still exact to double rounding.
     CHECK(scaled_error(run_winograd<double, winograd::F4x4>(p, Activation::linear).y, linear) < 1e-12);
     CHECK(scaled_error(run_winograd<double, winograd::F4x4>(p, Activation::relu).y, relu) < 1e-12);
+    CHECK(scaled_error(run_winograd<double, winograd::F3x3>(p, Activation::linear).y, linear) < 1e-12);
+    CHECK(scaled_error(run_winograd<double, winograd::F3x3>(p, Activation::relu).y, relu) < 1e-12);
   }
 }
 
@@ -544,6 +550,15 @@ TEST_CASE("WinogradConv<double> backward matches the hand-written gradients", "[
     const WinogradResult w4r = run_winograd<double, winograd::F4x4>(p, Activation::relu);
     CHECK(scaled_error(w4r.grads.dkernel, relu.dkernel) < 1e-12);
     CHECK(scaled_error(w4r.grads.dx, relu.dx) < 1e-12);
+
+    // F(3x3, 3x3), the same checks.
+    const WinogradResult w3 = run_winograd<double, winograd::F3x3>(p, Activation::linear);
+    CHECK(scaled_error(w3.grads.dkernel, linear.dkernel) < 1e-12);
+    CHECK(scaled_error(w3.grads.dbias, linear.dbias) < 1e-12);
+    CHECK(scaled_error(w3.grads.dx, linear.dx) < 1e-12);
+    const WinogradResult w3r = run_winograd<double, winograd::F3x3>(p, Activation::relu);
+    CHECK(scaled_error(w3r.grads.dkernel, relu.dkernel) < 1e-12);
+    CHECK(scaled_error(w3r.grads.dx, relu.dx) < 1e-12);
   }
 }
 
@@ -566,6 +581,10 @@ TEST_CASE("WinogradConv<float> agrees with WinogradConv<double>", "[winograd]") 
     CHECK(scaled_error(f4.y, d.y) < 1e-4);
     CHECK(scaled_error(f4.grads.dkernel, d.grads.dkernel) < 1e-4);
     CHECK(scaled_error(f4.grads.dx, d.grads.dx) < 1e-4);
+    const WinogradResult f3 = run_winograd<float, winograd::F3x3>(p, Activation::linear);
+    CHECK(scaled_error(f3.y, d.y) < 1e-4);
+    CHECK(scaled_error(f3.grads.dkernel, d.grads.dkernel) < 1e-4);
+    CHECK(scaled_error(f3.grads.dx, d.grads.dx) < 1e-4);
   }
 }
 

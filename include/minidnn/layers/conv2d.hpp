@@ -1,8 +1,8 @@
 #pragma once
 /// \file
 /// Conv2D: 2-D convolution (cross-correlation, as Keras) over NCHW batches, with an optional
-/// fused ReLU. 3x3 stride-1 convolutions run by Winograd F(4x4, 3x3) or F(2x2, 3x3)
-/// (ops/winograd.hpp: 4x or 2.25x fewer multiplications), convolutions with few inputs per output
+/// fused ReLU. 3x3 stride-1 convolutions run by Winograd F(4x4, 3x3), F(3x3, 3x3) or F(2x2, 3x3)
+/// (ops/winograd.hpp: 4x, 3.24x or 2.25x fewer multiplications), convolutions with few inputs per output
 /// by a direct forward (ops/direct_conv.hpp); all others, or any on request (ConvAlgorithm), by
 /// im2col + GEMM as below.
 ///
@@ -43,13 +43,15 @@ namespace minidnn {
 /// How a Conv2D computes:
 /// - `winograd_4x4`: Winograd F(4x4, 3x3) (ops/winograd.hpp), for 3x3 kernels at stride 1;
 ///   `automatic` takes it where its 4x4 tiles cover the output exactly (at least 8x8);
+/// - `winograd_3x3`: Winograd F(3x3, 3x3), the same; `automatic` takes it where 3x3 tiles cover
+///   the output exactly (at least 6x6) and 4x4 tiles do not;
 /// - `winograd`: Winograd F(2x2, 3x3), for 3x3 kernels at stride 1;
 /// - `direct`: a forward that reads the input in place (ops/direct_conv.hpp), for stride 1, no
 ///   padding and at most 32 inputs per output (the seed model's conv1); backward by im2col;
 /// - `im2col`: im2col + GEMM, for anything.
 /// `automatic` takes the first that applies, Winograd only when the batch has enough output
 /// tiles to feed its GEMMs (see Conv2D::uses_winograd); the others force one.
-enum class ConvAlgorithm { automatic, im2col, winograd, winograd_4x4, direct };
+enum class ConvAlgorithm { automatic, im2col, winograd, winograd_3x3, winograd_4x4, direct };
 
 template <typename T>
 class Conv2D : public Layer<T> {
@@ -102,8 +104,9 @@ class Conv2D : public Layer<T> {
   /// The algorithm for batches of `batch` samples, once built (never automatic).
   ConvAlgorithm algorithm(int batch = 256) const {
     if (uses_winograd(batch)) {
-      if (algorithm_ == ConvAlgorithm::winograd_4x4 || (algorithm_ == ConvAlgorithm::automatic && tiles_4x4_fit()))
-        return ConvAlgorithm::winograd_4x4;
+      if (algorithm_ != ConvAlgorithm::automatic) return algorithm_;
+      if (tiles_fit(4)) return ConvAlgorithm::winograd_4x4;
+      if (tiles_fit(3)) return ConvAlgorithm::winograd_3x3;
       return ConvAlgorithm::winograd;
     }
     if (algorithm_ == ConvAlgorithm::direct ||
@@ -117,14 +120,10 @@ class Conv2D : public Layer<T> {
     const int batch = input.batch();
     output.resize(batch, this->output_shape());
     const ConvAlgorithm algorithm = this->algorithm(batch);
-    if (algorithm == ConvAlgorithm::winograd_4x4) {
-      winograd4_.forward(input, kernel_param_.value.data(), bias_param_.value.data(), activation_, output);
-      return;
-    }
-    if (algorithm == ConvAlgorithm::winograd) {
-      winograd_.forward(input, kernel_param_.value.data(), bias_param_.value.data(), activation_, output);
-      return;
-    }
+    const auto winograd_forward = [&](auto& winograd) {
+      winograd.forward(input, kernel_param_.value.data(), bias_param_.value.data(), activation_, output);
+    };
+    if (visit_winograd(algorithm, winograd_forward)) return;
     const ConvGeometry& g = geometry_;
     const int k = g.col_rows(), p = g.col_cols();
     if (algorithm == ConvAlgorithm::direct) {
@@ -168,16 +167,11 @@ class Conv2D : public Layer<T> {
     const bool direct = is_pointwise();
     if (grad_input) grad_input->resize(batch, this->input_shape());
     const ConvAlgorithm algorithm = this->algorithm(batch);
-    if (algorithm == ConvAlgorithm::winograd_4x4) {
-      winograd4_.backward(input, output, activation_, kernel_param_.value.data(), grad_output,
-                          kernel_param_.grad.data(), bias_param_.grad.data(), grad_input);
-      return;
-    }
-    if (algorithm == ConvAlgorithm::winograd) {
-      winograd_.backward(input, output, activation_, kernel_param_.value.data(), grad_output,
-                         kernel_param_.grad.data(), bias_param_.grad.data(), grad_input);
-      return;
-    }
+    const auto winograd_backward = [&](auto& winograd) {
+      winograd.backward(input, output, activation_, kernel_param_.value.data(), grad_output,
+                        kernel_param_.grad.data(), bias_param_.grad.data(), grad_input);
+    };
+    if (visit_winograd(algorithm, winograd_backward)) return;
     reserve_workspaces(/*backward=*/true);
     int team = 1;
 #pragma omp parallel if (batch > 1)
@@ -238,6 +232,7 @@ class Conv2D : public Layer<T> {
     check_algorithm();
     block_channels_ = compute_block_channels();
     winograd_ = WinogradConv<T>(geometry_, filters_);
+    winograd3_ = WinogradConv<T, winograd::F3x3>(geometry_, filters_);
     winograd4_ = WinogradConv<T, winograd::F4x4>(geometry_, filters_);
     const int c = this->input_shape().channels();
     kernel_param_ = Parameter<T>("kernel", {filters_, c, kernel_.h, kernel_.w});
@@ -274,21 +269,40 @@ class Conv2D : public Layer<T> {
   // conv2/conv3 (81 and 64 tiles) 0.20/0.15 ms against 0.31/0.24.
   static constexpr int kMinWinogradTiles = 32;
   bool uses_winograd(int batch) const {
-    if (algorithm_ == ConvAlgorithm::winograd || algorithm_ == ConvAlgorithm::winograd_4x4) return true;
+    if (is_winograd(algorithm_)) return true;
     if (algorithm_ != ConvAlgorithm::automatic || !winograd_applies(geometry_)) return false;
     return static_cast<long>(batch) * winograd::Tiling(geometry_).tiles() >= kMinWinogradTiles;
   }
 
-  // F(4x4, 3x3) when its tiles cover the output exactly: the seed model's conv3 (16x16) runs
-  // 1.13x faster forward and 1.3x backward than with F(2x2, 3x3); conv2 (18x18: 5x5 tiles over
-  // 20x20) 1.2x slower forward, as its tiles then compute 23% more outputs than are kept.
-  bool tiles_4x4_fit() const {
-    return geometry_.out_h >= 8 && geometry_.out_w >= 8 && geometry_.out_h % 4 == 0 && geometry_.out_w % 4 == 0;
+  // The larger Winograd tiles (m = 4 or 3) where they cover the output exactly with at least
+  // 2x2 tiles. Where they do not, the tiles past the edge compute outputs that are thrown away
+  // and the input planes need a padded copy; with 1 to 4 tiles a plane their 16-lane transforms
+  // also run mostly empty. Measured at batch 256, 2 threads, forward / backward ms:
+  //   seed conv2 (18x18): F2 25.2 / 49.2, F3 20.9 / 41.2, F4 22.6 / 45.4
+  //   seed conv3 (16x16): F2 15.4 / 34.6, F3 20.9 / 40.5, F4 12.7 / 26.8
+  //   seed conv4 (5x5):   F2  6.0 / 10.1, F3  6.0 / 12.2, F4 12.9 / 21.3
+  //   seed conv5 (3x3):   F2  5.2 /  8.7, F3  6.3 / 14.8, F4 10.2 / 21.3
+  bool tiles_fit(int m) const {
+    return geometry_.out_h >= 2 * m && geometry_.out_w >= 2 * m && geometry_.out_h % m == 0 && geometry_.out_w % m == 0;
+  }
+
+  static bool is_winograd(ConvAlgorithm a) {
+    return a == ConvAlgorithm::winograd || a == ConvAlgorithm::winograd_3x3 || a == ConvAlgorithm::winograd_4x4;
+  }
+
+  // Calls f with the WinogradConv that computes `algorithm`; false if it is not a Winograd one.
+  template <typename F>
+  bool visit_winograd(ConvAlgorithm algorithm, F&& f) {
+    switch (algorithm) {
+      case ConvAlgorithm::winograd: f(winograd_); return true;
+      case ConvAlgorithm::winograd_3x3: f(winograd3_); return true;
+      case ConvAlgorithm::winograd_4x4: f(winograd4_); return true;
+      default: return false;
+    }
   }
 
   void check_algorithm() const {
-    if ((algorithm_ == ConvAlgorithm::winograd || algorithm_ == ConvAlgorithm::winograd_4x4) &&
-        !winograd_applies(geometry_))
+    if (is_winograd(algorithm_) && !winograd_applies(geometry_))
       fail("Conv2D: Winograd computes only 3x3 kernels at stride 1, not ", kernel_.to_string(),
            " at stride ", strides_.to_string());
     if (algorithm_ == ConvAlgorithm::direct && !direct_conv_applies(geometry_))
@@ -372,6 +386,7 @@ class Conv2D : public Layer<T> {
   std::vector<AlignedVector<T>> col_, dcol_, dkernel_, dbias_;
   // The Winograd paths' transformed kernels and workspaces (only the one in use grows).
   WinogradConv<T> winograd_;
+  WinogradConv<T, winograd::F3x3> winograd3_;
   WinogradConv<T, winograd::F4x4> winograd4_;
 };
 

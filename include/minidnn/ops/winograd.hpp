@@ -17,6 +17,9 @@
 /// In float the transforms of F(2x2, 3x3) lose little (their coefficients are 0, +-1 and 1/2);
 /// tests compare against the direct definition in double and float.
 ///
+/// F(3x3, 3x3) and F(4x4, 3x3) (LaneTiles, below) are the same algorithm with 5x5 and 6x6 patches
+/// and 3x3 and 4x4 output tiles: fewer multiplications, more additions per value transformed.
+///
 /// Tiles at the right and bottom edges may reach past the input (a padded or odd-sized output):
 /// they read zeros there and their outputs past the edge are dropped, and in backward those
 /// outputs' gradients count as zero.
@@ -259,13 +262,6 @@ void transform_output_adjoint(const ConvGeometry& g, const Tiling& t, const T* d
 }
 
 
-/// Winograd F(4x4, 3x3): 6x6 input patches, 4x4 output tiles, 36 multiplications per tile and
-/// input channel instead of 144 (Lavin & Gray, interpolation points 0, +-1, +-2). More arithmetic
-/// saved than F(2x2, 3x3) (2.25x), at the price of larger coefficients (up to 8 and 1/24): float
-/// rounding grows by about a decimal digit, still far below what training notices.
-/// The transforms are the 1-D operators below applied down the columns, then along the rows.
-namespace f4 {
-
 // The 1-D transforms run once per lane of every step: they must be inlined into the lane loops
 // to vectorize (GCC 12 kept bt an out-of-line call, 10x slower).
 #if defined(__GNUC__)
@@ -274,91 +270,118 @@ namespace f4 {
 #define MINIDNN_WINOGRAD_INLINE inline
 #endif
 
-template <typename T>
-MINIDNN_WINOGRAD_INLINE void bt(const T* x, T* y) {  // B^T x: input patch
-  y[0] = T(4) * x[0] - T(5) * x[2] + x[4];
-  y[1] = -T(4) * (x[1] + x[2]) + x[3] + x[4];
-  y[2] = T(4) * (x[1] - x[2]) - x[3] + x[4];
-  y[3] = T(2) * (x[3] - x[1]) - x[2] + x[4];
-  y[4] = T(2) * (x[1] - x[3]) - x[2] + x[4];
-  y[5] = T(4) * x[1] - T(5) * x[3] + x[5];
-}
-template <typename T>
-MINIDNN_WINOGRAD_INLINE void b(const T* y, T* x) {  // B y: the adjoint of bt
-  x[0] = T(4) * y[0];
-  x[1] = T(4) * (y[2] - y[1] + y[5]) + T(2) * (y[4] - y[3]);
-  x[2] = -T(5) * y[0] - T(4) * (y[1] + y[2]) - y[3] - y[4];
-  x[3] = y[1] - y[2] + T(2) * (y[3] - y[4]) - T(5) * y[5];
-  x[4] = y[0] + y[1] + y[2] + y[3] + y[4];
-  x[5] = y[5];
-}
-template <typename T>
-MINIDNN_WINOGRAD_INLINE void g(const T* k, T* u) {  // G k: kernel, 3 -> 6
-  u[0] = k[0] / T(4);
-  u[1] = -(k[0] + k[1] + k[2]) / T(6);
-  u[2] = -(k[0] - k[1] + k[2]) / T(6);
-  u[3] = k[0] / T(24) + k[1] / T(12) + k[2] / T(6);
-  u[4] = k[0] / T(24) - k[1] / T(12) + k[2] / T(6);
-  u[5] = k[2];
-}
-template <typename T>
-MINIDNN_WINOGRAD_INLINE void gt(const T* u, T* k) {  // G^T u: the adjoint of g, 6 -> 3
-  k[0] = u[0] / T(4) - (u[1] + u[2]) / T(6) + (u[3] + u[4]) / T(24);
-  k[1] = (u[2] - u[1]) / T(6) + (u[3] - u[4]) / T(12);
-  k[2] = (u[3] + u[4] - u[1] - u[2]) / T(6) + u[5];
-}
-template <typename T>
-MINIDNN_WINOGRAD_INLINE void at(const T* m, T* y) {  // A^T m: output, 6 -> 4
-  y[0] = m[0] + m[1] + m[2] + m[3] + m[4];
-  y[1] = m[1] - m[2] + T(2) * (m[3] - m[4]);
-  y[2] = m[1] + m[2] + T(4) * (m[3] + m[4]);
-  y[3] = m[1] - m[2] + T(8) * (m[3] - m[4]) + m[5];
-}
-template <typename T>
-MINIDNN_WINOGRAD_INLINE void a(const T* d, T* m) {  // A d: the adjoint of at, 4 -> 6
-  m[0] = d[0];
-  m[1] = d[0] + d[1] + d[2] + d[3];
-  m[2] = d[0] - d[1] + d[2] - d[3];
-  m[3] = d[0] + T(2) * d[1] + T(4) * d[2] + T(8) * d[3];
-  m[4] = d[0] - T(2) * d[1] + T(4) * d[2] - T(8) * d[3];
-  m[5] = d[3];
-}
-
-// out (R x C) = L in R'^T for a small matrix `in` (InR x InC): `down` applied to each column,
-// then `along` to each row.
-template <int InR, int InC, int R, int C, typename T, typename Down, typename Along>
-void apply_2d(const T (&in)[InR][InC], T (&out)[R][C], Down down, Along along) {
-  T mid[R][InC];
-  for (int c = 0; c < InC; ++c) {
-    T x[InR], y[R];
-    for (int r = 0; r < InR; ++r) x[r] = in[r][c];
-    down(x, y);
-    for (int r = 0; r < R; ++r) mid[r][c] = y[r];
+/// Winograd F(4x4, 3x3): 6x6 input patches, 4x4 output tiles, 36 multiplications per tile and
+/// input channel instead of 144 (Lavin & Gray, interpolation points 0, +-1, +-2). More arithmetic
+/// saved than F(2x2, 3x3) (2.25x), at the price of larger coefficients (up to 8 and 1/24): float
+/// rounding grows by about a decimal digit, still far below what training notices.
+/// Its 1-D operators; LaneTiles applies them down the columns, then along the rows.
+struct F4Operators {
+  static constexpr int m = 4, patch = 6;
+  template <typename T>
+  static MINIDNN_WINOGRAD_INLINE void bt(const T* x, T* y) {  // B^T x: input patch
+    y[0] = T(4) * x[0] - T(5) * x[2] + x[4];
+    y[1] = -T(4) * (x[1] + x[2]) + x[3] + x[4];
+    y[2] = T(4) * (x[1] - x[2]) - x[3] + x[4];
+    y[3] = T(2) * (x[3] - x[1]) - x[2] + x[4];
+    y[4] = T(2) * (x[1] - x[3]) - x[2] + x[4];
+    y[5] = T(4) * x[1] - T(5) * x[3] + x[5];
   }
-  for (int r = 0; r < R; ++r) along(mid[r], out[r]);
-}
+  template <typename T>
+  static MINIDNN_WINOGRAD_INLINE void b(const T* y, T* x) {  // B y: the adjoint of bt
+    x[0] = T(4) * y[0];
+    x[1] = T(4) * (y[2] - y[1] + y[5]) + T(2) * (y[4] - y[3]);
+    x[2] = -T(5) * y[0] - T(4) * (y[1] + y[2]) - y[3] - y[4];
+    x[3] = y[1] - y[2] + T(2) * (y[3] - y[4]) - T(5) * y[5];
+    x[4] = y[0] + y[1] + y[2] + y[3] + y[4];
+    x[5] = y[5];
+  }
+  template <typename T>
+  static MINIDNN_WINOGRAD_INLINE void g(const T* k, T* u) {  // G k: kernel, 3 -> 6
+    u[0] = k[0] / T(4);
+    u[1] = -(k[0] + k[1] + k[2]) / T(6);
+    u[2] = -(k[0] - k[1] + k[2]) / T(6);
+    u[3] = k[0] / T(24) + k[1] / T(12) + k[2] / T(6);
+    u[4] = k[0] / T(24) - k[1] / T(12) + k[2] / T(6);
+    u[5] = k[2];
+  }
+  template <typename T>
+  static MINIDNN_WINOGRAD_INLINE void gt(const T* u, T* k) {  // G^T u: the adjoint of g, 6 -> 3
+    k[0] = u[0] / T(4) - (u[1] + u[2]) / T(6) + (u[3] + u[4]) / T(24);
+    k[1] = (u[2] - u[1]) / T(6) + (u[3] - u[4]) / T(12);
+    k[2] = (u[3] + u[4] - u[1] - u[2]) / T(6) + u[5];
+  }
+  template <typename T>
+  static MINIDNN_WINOGRAD_INLINE void at(const T* m, T* y) {  // A^T m: output, 6 -> 4
+    y[0] = m[0] + m[1] + m[2] + m[3] + m[4];
+    y[1] = m[1] - m[2] + T(2) * (m[3] - m[4]);
+    y[2] = m[1] + m[2] + T(4) * (m[3] + m[4]);
+    y[3] = m[1] - m[2] + T(8) * (m[3] - m[4]) + m[5];
+  }
+  template <typename T>
+  static MINIDNN_WINOGRAD_INLINE void a(const T* d, T* m) {  // A d: the adjoint of at, 4 -> 6
+    m[0] = d[0];
+    m[1] = d[0] + d[1] + d[2] + d[3];
+    m[2] = d[0] - d[1] + d[2] - d[3];
+    m[3] = d[0] + T(2) * d[1] + T(4) * d[2] + T(8) * d[3];
+    m[4] = d[0] - T(2) * d[1] + T(4) * d[2] - T(8) * d[3];
+    m[5] = d[3];
+  }
+};
 
-/// U (36 values at u[xi * stride]) = G k G^T for one 3x3 kernel k.
-template <typename T>
-void transform_kernel(const T* k, T* u, std::ptrdiff_t stride) {
-  T in[3][3], out[6][6];
-  for (int i = 0; i < 9; ++i) in[i / 3][i % 3] = k[i];
-  const auto op = [](const T* x, T* y) { g(x, y); };
-  apply_2d(in, out, op, op);
-  for (int i = 0; i < 36; ++i) u[i * stride] = out[i / 6][i % 6];
-}
+/// Winograd F(3x3, 3x3): 5x5 input patches, 3x3 output tiles, 25 multiplications per tile and
+/// input channel instead of 81 (3.24x; interpolation points 0, 1, -1, 2 and infinity, the matrices
+/// by the Toom-Cook construction). It covers outputs whose sides are multiples of 3 exactly, such
+/// as the seed model's conv2 (18x18), conv4 (5x5 in 6x6) and conv5 (3x3, one tile), where F(4x4)
+/// tiles would compute outputs that are thrown away.
+struct F3Operators {
+  static constexpr int m = 3, patch = 5;
+  template <typename T>
+  static MINIDNN_WINOGRAD_INLINE void bt(const T* x, T* y) {  // B^T x: input patch
+    y[0] = T(2) * (x[0] - x[2]) - x[1] + x[3];
+    y[1] = x[3] - T(2) * x[1] - x[2];
+    y[2] = T(2) * x[1] - T(3) * x[2] + x[3];
+    y[3] = x[3] - x[1];
+    y[4] = T(2) * (x[1] - x[3]) - x[2] + x[4];
+  }
+  template <typename T>
+  static MINIDNN_WINOGRAD_INLINE void b(const T* y, T* x) {  // B y: the adjoint of bt
+    x[0] = T(2) * y[0];
+    x[1] = T(2) * (y[2] - y[1] + y[4]) - y[0] - y[3];
+    x[2] = -T(2) * y[0] - y[1] - T(3) * y[2] - y[4];
+    x[3] = y[0] + y[1] + y[2] + y[3] - T(2) * y[4];
+    x[4] = y[4];
+  }
+  template <typename T>
+  static MINIDNN_WINOGRAD_INLINE void g(const T* k, T* u) {  // G k: kernel, 3 -> 5
+    u[0] = k[0] / T(2);
+    u[1] = -(k[0] + k[1] + k[2]) / T(2);
+    u[2] = (k[1] - k[0] - k[2]) / T(6);
+    u[3] = (k[0] + T(2) * k[1] + T(4) * k[2]) / T(6);
+    u[4] = k[2];
+  }
+  template <typename T>
+  static MINIDNN_WINOGRAD_INLINE void gt(const T* u, T* k) {  // G^T u: the adjoint of g, 5 -> 3
+    k[0] = (u[0] - u[1]) / T(2) + (u[3] - u[2]) / T(6);
+    k[1] = -u[1] / T(2) + (u[2] + T(2) * u[3]) / T(6);
+    k[2] = -u[1] / T(2) + (T(4) * u[3] - u[2]) / T(6) + u[4];
+  }
+  template <typename T>
+  static MINIDNN_WINOGRAD_INLINE void at(const T* m, T* y) {  // A^T m: output, 5 -> 3
+    y[0] = m[0] + m[1] + m[2] + m[3];
+    y[1] = m[1] - m[2] + T(2) * m[3];
+    y[2] = m[1] + m[2] + T(4) * m[3] + m[4];
+  }
+  template <typename T>
+  static MINIDNN_WINOGRAD_INLINE void a(const T* d, T* m) {  // A d: the adjoint of at, 3 -> 5
+    m[0] = d[0];
+    m[1] = d[0] + d[1] + d[2];
+    m[2] = d[0] - d[1] + d[2];
+    m[3] = d[0] + T(2) * d[1] + T(4) * d[2];
+    m[4] = d[2];
+  }
+};
 
-/// dk (3x3) = G^T dU G.
-template <typename T>
-void kernel_gradient(const T* du, std::ptrdiff_t stride, T* dk) {
-  T in[6][6], out[3][3];
-  for (int i = 0; i < 36; ++i) in[i / 6][i % 6] = du[i * stride];
-  const auto op = [](const T* x, T* y) { gt(x, y); };
-  apply_2d(in, out, op, op);
-  for (int i = 0; i < 9; ++i) dk[i] = out[i / 3][i % 3];
-}
-
-// The tile transforms below work on kLanes tiles of a row at once: each value of a patch or
+// The tile transforms below work on kLanes tiles of a plane at once: each value of a patch or
 // transform is an array over the tiles, so every arithmetic step is a loop over kLanes
 // independent lanes, which the compiler turns into vector instructions.
 inline constexpr int kLanes = 16;
@@ -375,16 +398,14 @@ MINIDNN_WINOGRAD_INLINE void on_lanes(Op op, const T* __restrict__ x, std::ptrdi
   }
 }
 
-// The patch origin (row, column) in the padded plane of tile `tile`, and its output origin.
-struct TileOrigin {
-  int y, x;
-  TileOrigin(const Tiling& t, int tile) : y(4 * (tile / t.tiles_w)), x(4 * (tile % t.tiles_w)) {}
-};
-
 // Copies `count` lanes of src into dst and zeros the rest (a plain loop: count is mostly kLanes).
 template <typename T>
 MINIDNN_WINOGRAD_INLINE void load_lanes(const T* src, int count, T* dst) {
-  for (int j = 0; j < kLanes; ++j) dst[j] = j < count ? src[j] : T(0);
+  if (count == kLanes) {
+    for (int j = 0; j < kLanes; ++j) dst[j] = src[j];
+  } else {
+    for (int j = 0; j < kLanes; ++j) dst[j] = j < count ? src[j] : T(0);
+  }
 }
 template <typename T>
 MINIDNN_WINOGRAD_INLINE void store_lanes(const T* src, int count, T* dst) {
@@ -395,110 +416,150 @@ MINIDNN_WINOGRAD_INLINE void store_lanes(const T* src, int count, T* dst) {
   }
 }
 
-// The tiles of a plane are taken kLanes at a time in row-major order (a seed-model plane has
-// 16 or 25 tiles: a row of tiles alone would leave most lanes empty).
-
-/// V = B^T d B for every tile of a padded plane: v[xi * stride + tile].
-template <typename T>
-void transform_input(const Tiling& t, const T* padded, T* v, std::ptrdiff_t stride) {
-  constexpr int L = kLanes;
-  const auto op = [](const T* x, T* y) { bt(x, y); };
-  for (int t0 = 0; t0 < t.tiles(); t0 += L) {
-    const int count = std::min(L, t.tiles() - t0);
-    alignas(64) T d[6][6][L] = {};  // patch row, column, tile
-    for (int j = 0; j < count; ++j) {
-      const TileOrigin o(t, t0 + j);
-      const T* patch = padded + static_cast<std::size_t>(o.y) * t.padded_w + o.x;
-      for (int r = 0; r < 6; ++r)
-        for (int c = 0; c < 6; ++c) d[r][c][j] = patch[r * t.padded_w + c];
-    }
-    alignas(64) T w[6][6][L];  // B^T d
-    for (int c = 0; c < 6; ++c) on_lanes<6, 6>(op, &d[0][c][0], 6 * L, &w[0][c][0], 6 * L);
-    alignas(64) T out[6][6][L];  // (B^T d) B
-    for (int i = 0; i < 6; ++i) on_lanes<6, 6>(op, &w[i][0][0], L, &out[i][0][0], L);
-    for (int xi = 0; xi < 36; ++xi) store_lanes(out[xi / 6][xi % 6], count, v + xi * stride + t0);
+// out (R x C) = L in R'^T for a small matrix `in` (InR x InC): `down` applied to each column,
+// then `along` to each row.
+template <int InR, int InC, int R, int C, typename T, typename Down, typename Along>
+void apply_2d(const T (&in)[InR][InC], T (&out)[R][C], Down down, Along along) {
+  T mid[R][InC];
+  for (int c = 0; c < InC; ++c) {
+    T x[InR], y[R];
+    for (int r = 0; r < InR; ++r) x[r] = in[r][c];
+    down(x, y);
+    for (int r = 0; r < R; ++r) mid[r][c] = y[r];
   }
+  for (int r = 0; r < R; ++r) along(mid[r], out[r]);
 }
 
-/// The adjoint of transform_input: adds B dV B^T of every tile onto its patch of `padded`.
-template <typename T>
-void transform_input_adjoint(const Tiling& t, const T* dv, std::ptrdiff_t stride, T* padded) {
-  constexpr int L = kLanes;
-  const auto op = [](const T* x, T* y) { b(x, y); };
-  for (int t0 = 0; t0 < t.tiles(); t0 += L) {
-    const int count = std::min(L, t.tiles() - t0);
-    alignas(64) T in[6][6][L];
-    for (int xi = 0; xi < 36; ++xi) load_lanes(dv + xi * stride + t0, count, in[xi / 6][xi % 6]);
-    alignas(64) T x[6][6][L];  // B dV
-    for (int k = 0; k < 6; ++k) on_lanes<6, 6>(op, &in[0][k][0], 6 * L, &x[0][k][0], 6 * L);
-    alignas(64) T dd[6][6][L];  // (B dV) B^T
-    for (int r = 0; r < 6; ++r) on_lanes<6, 6>(op, &x[r][0][0], L, &dd[r][0][0], L);
-    for (int j = 0; j < count; ++j) {  // in tile order: neighbouring patches overlap
-      const TileOrigin o(t, t0 + j);
-      T* patch = padded + static_cast<std::size_t>(o.y) * t.padded_w + o.x;
-      for (int r = 0; r < 6; ++r)
-        for (int c = 0; c < 6; ++c) patch[r * t.padded_w + c] += dd[r][c][j];
+/// The tile transforms of F(m x m, 3x3) from its 1-D operators (F4Operators, F3Operators), each
+/// the operator down the columns of a tile, then along its rows, on kLanes tiles at once. The
+/// tiles of a plane are taken kLanes at a time in row-major order (a seed-model plane has 16 to
+/// 36 tiles: a row of tiles alone would leave most lanes empty).
+template <typename Ops>
+struct LaneTiles {
+  static constexpr int m = Ops::m, patch = Ops::patch;
+  static constexpr int P = patch, L = kLanes;
+
+  /// U (P*P values at u[xi * stride]) = G k G^T for one 3x3 kernel k.
+  template <typename T>
+  static void transform_kernel(const T* k, T* u, std::ptrdiff_t stride) {
+    T in[3][3], out[P][P];
+    for (int i = 0; i < 9; ++i) in[i / 3][i % 3] = k[i];
+    const auto op = [](const T* x, T* y) { Ops::g(x, y); };
+    apply_2d(in, out, op, op);
+    for (int i = 0; i < P * P; ++i) u[i * stride] = out[i / P][i % P];
+  }
+
+  /// dk (3x3) = G^T dU G.
+  template <typename T>
+  static void kernel_gradient(const T* du, std::ptrdiff_t stride, T* dk) {
+    T in[P][P], out[3][3];
+    for (int i = 0; i < P * P; ++i) in[i / P][i % P] = du[i * stride];
+    const auto op = [](const T* x, T* y) { Ops::gt(x, y); };
+    apply_2d(in, out, op, op);
+    for (int i = 0; i < 9; ++i) dk[i] = out[i / 3][i % 3];
+  }
+
+  /// V = B^T d B for every tile of a padded plane: v[xi * stride + tile].
+  template <typename T>
+  static void transform_input(const Tiling& t, const T* padded, T* v, std::ptrdiff_t stride) {
+    const auto op = [](const T* x, T* y) { Ops::bt(x, y); };
+    for (int t0 = 0; t0 < t.tiles(); t0 += L) {
+      const int count = std::min(L, t.tiles() - t0);
+      alignas(64) T d[P][P][L] = {};  // patch row, column, tile
+      for (int j = 0; j < count; ++j) {
+        const T* patch = padded + patch_offset(t, t0 + j);
+        for (int r = 0; r < P; ++r)
+          for (int c = 0; c < P; ++c) d[r][c][j] = patch[r * t.padded_w + c];
+      }
+      alignas(64) T w[P][P][L];  // B^T d
+      for (int c = 0; c < P; ++c) on_lanes<P, P>(op, &d[0][c][0], P * L, &w[0][c][0], P * L);
+      alignas(64) T out[P][P][L];  // (B^T d) B
+      for (int i = 0; i < P; ++i) on_lanes<P, P>(op, &w[i][0][0], L, &out[i][0][0], L);
+      for (int xi = 0; xi < P * P; ++xi) store_lanes(out[xi / P][xi % P], count, v + xi * stride + t0);
     }
   }
-}
 
-/// y = activation(A^T M A + bias) for every tile, writing only outputs inside out_h x out_w.
-template <typename T>
-void transform_output(const ConvGeometry& g, const Tiling& t, const T* m, std::ptrdiff_t stride, T bias,
-                      Activation activation, T* y) {
-  constexpr int L = kLanes;
-  const auto op = [](const T* x, T* z) { at(x, z); };
-  const bool relu = activation == Activation::relu;
-  for (int t0 = 0; t0 < t.tiles(); t0 += L) {
-    const int count = std::min(L, t.tiles() - t0);
-    alignas(64) T in[6][6][L];
-    for (int xi = 0; xi < 36; ++xi) load_lanes(m + xi * stride + t0, count, in[xi / 6][xi % 6]);
-    alignas(64) T z[4][6][L];  // A^T M
-    for (int k = 0; k < 6; ++k) on_lanes<6, 4>(op, &in[0][k][0], 6 * L, &z[0][k][0], 6 * L);
-    alignas(64) T out[4][4][L];  // (A^T M) A
-    for (int a = 0; a < 4; ++a) on_lanes<6, 4>(op, &z[a][0][0], L, &out[a][0][0], L);
-    for (int a = 0; a < 4; ++a)
-      for (int c = 0; c < 4; ++c)
-        for (int j = 0; j < L; ++j) {
-          const T value = out[a][c][j] + bias;
-          out[a][c][j] = relu && value < T(0) ? T(0) : value;  // NaN passes
-        }
-    for (int j = 0; j < count; ++j) {
-      const TileOrigin o(t, t0 + j);
-      const int rows = std::min(4, g.out_h - o.y), cols = std::min(4, g.out_w - o.x);
-      T* dst = y + static_cast<std::size_t>(o.y) * g.out_w + o.x;
-      for (int a = 0; a < rows; ++a)
-        for (int c = 0; c < cols; ++c) dst[a * g.out_w + c] = out[a][c][j];
+  /// The adjoint of transform_input: adds B dV B^T of every tile onto its patch of `padded`.
+  template <typename T>
+  static void transform_input_adjoint(const Tiling& t, const T* dv, std::ptrdiff_t stride, T* padded) {
+    const auto op = [](const T* x, T* y) { Ops::b(x, y); };
+    for (int t0 = 0; t0 < t.tiles(); t0 += L) {
+      const int count = std::min(L, t.tiles() - t0);
+      alignas(64) T in[P][P][L];
+      for (int xi = 0; xi < P * P; ++xi) load_lanes(dv + xi * stride + t0, count, in[xi / P][xi % P]);
+      alignas(64) T x[P][P][L];  // B dV
+      for (int k = 0; k < P; ++k) on_lanes<P, P>(op, &in[0][k][0], P * L, &x[0][k][0], P * L);
+      alignas(64) T dd[P][P][L];  // (B dV) B^T
+      for (int r = 0; r < P; ++r) on_lanes<P, P>(op, &x[r][0][0], L, &dd[r][0][0], L);
+      for (int j = 0; j < count; ++j) {  // in tile order: neighbouring patches overlap
+        T* patch = padded + patch_offset(t, t0 + j);
+        for (int r = 0; r < P; ++r)
+          for (int c = 0; c < P; ++c) patch[r * t.padded_w + c] += dd[r][c][j];
+      }
     }
   }
-}
 
-/// dM = A dy A^T for every tile (gradients of outputs past the edge are zero).
-template <typename T>
-void transform_output_adjoint(const ConvGeometry& g, const Tiling& t, const T* dy, T* dm, std::ptrdiff_t stride) {
-  constexpr int L = kLanes;
-  const auto op = [](const T* x, T* z) { a(x, z); };
-  for (int t0 = 0; t0 < t.tiles(); t0 += L) {
-    const int count = std::min(L, t.tiles() - t0);
-    alignas(64) T d[4][4][L] = {};
-    for (int j = 0; j < count; ++j) {
-      const TileOrigin o(t, t0 + j);
-      const int rows = std::min(4, g.out_h - o.y), cols = std::min(4, g.out_w - o.x);
-      const T* src = dy + static_cast<std::size_t>(o.y) * g.out_w + o.x;
-      for (int r = 0; r < rows; ++r)
-        for (int c = 0; c < cols; ++c) d[r][c][j] = src[r * g.out_w + c];
+  /// y = activation(A^T M A + bias) for every tile, writing only outputs inside out_h x out_w.
+  template <typename T>
+  static void transform_output(const ConvGeometry& g, const Tiling& t, const T* mm, std::ptrdiff_t stride, T bias,
+                               Activation activation, T* y) {
+    const auto op = [](const T* x, T* z) { Ops::at(x, z); };
+    const bool relu = activation == Activation::relu;
+    for (int t0 = 0; t0 < t.tiles(); t0 += L) {
+      const int count = std::min(L, t.tiles() - t0);
+      alignas(64) T in[P][P][L];
+      for (int xi = 0; xi < P * P; ++xi) load_lanes(mm + xi * stride + t0, count, in[xi / P][xi % P]);
+      alignas(64) T z[m][P][L];  // A^T M
+      for (int k = 0; k < P; ++k) on_lanes<P, m>(op, &in[0][k][0], P * L, &z[0][k][0], P * L);
+      alignas(64) T out[m][m][L];  // (A^T M) A
+      for (int a = 0; a < m; ++a) on_lanes<P, m>(op, &z[a][0][0], L, &out[a][0][0], L);
+      // One flat loop: nested over 3x3x16, GCC unrolled it whole into scalar code.
+      T* flat = &out[0][0][0];
+      for (int i = 0; i < m * m * L; ++i) {
+        const T value = flat[i] + bias;
+        flat[i] = relu && value < T(0) ? T(0) : value;  // NaN passes
+      }
+      for (int j = 0; j < count; ++j) {
+        const int oy = m * ((t0 + j) / t.tiles_w), ox = m * ((t0 + j) % t.tiles_w);
+        const int rows = std::min(m, g.out_h - oy), cols = std::min(m, g.out_w - ox);
+        T* dst = y + static_cast<std::size_t>(oy) * g.out_w + ox;
+        for (int a = 0; a < rows; ++a)
+          for (int c = 0; c < cols; ++c) dst[a * g.out_w + c] = out[a][c][j];
+      }
     }
-    alignas(64) T z[6][4][L];  // A dy
-    for (int c = 0; c < 4; ++c) on_lanes<4, 6>(op, &d[0][c][0], 4 * L, &z[0][c][0], 4 * L);
-    alignas(64) T out[6][6][L];  // (A dy) A^T
-    for (int i = 0; i < 6; ++i) on_lanes<4, 6>(op, &z[i][0][0], L, &out[i][0][0], L);
-    for (int xi = 0; xi < 36; ++xi) store_lanes(out[xi / 6][xi % 6], count, dm + xi * stride + t0);
   }
-}
 
-}  // namespace f4
+  /// dM = A dy A^T for every tile (gradients of outputs past the edge are zero).
+  template <typename T>
+  static void transform_output_adjoint(const ConvGeometry& g, const Tiling& t, const T* dy, T* dm,
+                                       std::ptrdiff_t stride) {
+    const auto op = [](const T* x, T* z) { Ops::a(x, z); };
+    for (int t0 = 0; t0 < t.tiles(); t0 += L) {
+      const int count = std::min(L, t.tiles() - t0);
+      alignas(64) T d[m][m][L] = {};
+      for (int j = 0; j < count; ++j) {
+        const int oy = m * ((t0 + j) / t.tiles_w), ox = m * ((t0 + j) % t.tiles_w);
+        const int rows = std::min(m, g.out_h - oy), cols = std::min(m, g.out_w - ox);
+        const T* src = dy + static_cast<std::size_t>(oy) * g.out_w + ox;
+        for (int r = 0; r < rows; ++r)
+          for (int c = 0; c < cols; ++c) d[r][c][j] = src[r * g.out_w + c];
+      }
+      alignas(64) T z[P][m][L];  // A dy
+      for (int c = 0; c < m; ++c) on_lanes<m, P>(op, &d[0][c][0], m * L, &z[0][c][0], m * L);
+      alignas(64) T out[P][P][L];  // (A dy) A^T
+      for (int i = 0; i < P; ++i) on_lanes<m, P>(op, &z[i][0][0], L, &out[i][0][0], L);
+      for (int xi = 0; xi < P * P; ++xi) store_lanes(out[xi / P][xi % P], count, dm + xi * stride + t0);
+    }
+  }
 
-/// The two tile sizes as policies for WinogradConv: output tile side m, patch side m + 2, and
+ private:
+  // Where tile `tile`'s patch starts in the padded plane (tile (ty, tx) at row m*ty, column m*tx).
+  static std::size_t patch_offset(const Tiling& t, int tile) {
+    return static_cast<std::size_t>(m) * (tile / t.tiles_w) * t.padded_w + static_cast<std::size_t>(m) * (tile % t.tiles_w);
+  }
+};
+
+/// The tile sizes as policies for WinogradConv: output tile side m, patch side m + 2, and
 /// their transforms.
 struct F2x2 {
   static constexpr int m = 2, patch = 4;
@@ -515,21 +576,8 @@ struct F2x2 {
     winograd::transform_output_adjoint(g, t, dy, dm, s);
   }
 };
-struct F4x4 {
-  static constexpr int m = 4, patch = 6;
-  template <typename T> static void transform_kernel(const T* k, T* u, std::ptrdiff_t s) { f4::transform_kernel(k, u, s); }
-  template <typename T> static void kernel_gradient(const T* du, std::ptrdiff_t s, T* dk) { f4::kernel_gradient(du, s, dk); }
-  template <typename T> static void transform_input(const Tiling& t, const T* p, T* v, std::ptrdiff_t s) { f4::transform_input(t, p, v, s); }
-  template <typename T> static void transform_input_adjoint(const Tiling& t, const T* dv, std::ptrdiff_t s, T* p) { f4::transform_input_adjoint(t, dv, s, p); }
-  template <typename T>
-  static void transform_output(const ConvGeometry& g, const Tiling& t, const T* m, std::ptrdiff_t s, T bias, Activation a, T* y) {
-    f4::transform_output(g, t, m, s, bias, a, y);
-  }
-  template <typename T>
-  static void transform_output_adjoint(const ConvGeometry& g, const Tiling& t, const T* dy, T* dm, std::ptrdiff_t s) {
-    f4::transform_output_adjoint(g, t, dy, dm, s);
-  }
-};
+using F3x3 = LaneTiles<F3Operators>;
+using F4x4 = LaneTiles<F4Operators>;
 
 }  // namespace winograd
 
