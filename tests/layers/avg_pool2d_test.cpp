@@ -35,6 +35,39 @@ TEST_CASE("AvgPool2D forward averages each full window", "[avgpool]") {
   }
 }
 
+TEST_CASE("AvgPool2D float forward (the separable vector sums) averages each window", "[avgpool]") {
+  // Strides 1 and 2 take the separable kernel (output rows in chunks of 64, pools up to 128
+  // wide), the others the window loop; the reference sums in double.
+  struct Case { Size2 pool, stride; int c, h, w; };
+  for (const Case& k : {Case{3, 2, 3, 16, 16}, Case{3, 2, 2, 3, 3}, Case{Size2(1, 7), Size2(3, 1), 1, 10, 150},
+                        Case{Size2(4, 2), Size2(1, 2), 2, 9, 161}, Case{Size2(2, 130), 1, 1, 3, 200},
+                        Case{3, 3, 2, 10, 40}}) {
+    AvgPool2D<float> pool(k.pool, k.stride);
+    Rng rng(6);
+    const Shape out = pool.build(Shape{k.c, k.h, k.w}, rng);
+    Tensor<float> x(2, pool.input_shape()), y;
+    for (auto& v : x) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    pool.forward(x, y, Mode::inference);
+    std::vector<float> one(out.size());
+    for (int n = 0; n < 2; ++n) {
+      pool.forward_sample(x.sample(n), one.data());
+      for (int c = 0; c < k.c; ++c)
+        for (int oy = 0; oy < out.height(); ++oy)
+          for (int ox = 0; ox < out.width(); ++ox) {
+            double sum = 0;
+            for (int i = 0; i < k.pool.h; ++i)
+              for (int j = 0; j < k.pool.w; ++j)
+                sum += x.sample(n)[(c * k.h + oy * k.stride.h + i) * k.w + ox * k.stride.w + j];
+            const double mean = sum / (k.pool.h * k.pool.w);
+            const std::size_t o = (static_cast<std::size_t>(c) * out.height() + oy) * out.width() + ox;
+            INFO("pool " << k.pool.to_string() << " stride " << k.stride.to_string() << " output " << o);
+            REQUIRE(y.sample(n)[o] == Approx(mean).margin(1e-6));
+            REQUIRE(one[o] == y.sample(n)[o]);
+          }
+    }
+  }
+}
+
 TEST_CASE("AvgPool2D gradients match finite differences", "[avgpool][gradient]") {
   SECTION("overlapping 3x3 windows, stride 2, not covering the input exactly") {
     AvgPool2D<double> pool(3, 2);

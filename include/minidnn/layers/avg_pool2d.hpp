@@ -1,8 +1,12 @@
 #pragma once
 /// \file
 /// AvgPool2D: the mean of each pool window (valid padding, so every window is full and the
-/// divisor is always pool_h * pool_w, as Keras).
+/// divisor is always pool_h * pool_w, as Keras). Float sums separably where it can
+/// (ops/separable_pool.hpp), in another order than the window loop: equal to rounding.
+#include <type_traits>
+
 #include "minidnn/layers/pool2d.hpp"
+#include "minidnn/ops/separable_pool.hpp"
 
 namespace minidnn {
 
@@ -73,6 +77,10 @@ class AvgPool2D : public Pool2D<T> {
     const int iw = this->input_shape().width(), oh = this->output_shape().height(), ow = this->output_shape().width();
     const int ph = this->pool_.h, pw = this->pool_.w, sh = this->strides_.h, sw = this->strides_.w;
     const T scale = T(1) / T(ph * pw);
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>)
+      if (separable_pool_plane_avx512<WindowSum>(x, y, iw, oh, ow, ph, pw, sh, sw, scale)) return;
+#endif
     for (int oy = 0; oy < oh; ++oy) {
       for (int ox = 0; ox < ow; ++ox) {
         T sum = T(0);

@@ -17,6 +17,7 @@
 
 #include "minidnn/core/aligned_vector.hpp"
 #include "minidnn/layers/pool2d.hpp"
+#include "minidnn/ops/separable_pool.hpp"
 
 namespace minidnn {
 
@@ -97,66 +98,6 @@ void max_pool_plane_avx512(const float* x, float* y, std::int32_t* winner, int i
   }
 }
 
-/// The float inference forward with AVX-512 for strides 1 and 2, separably: a window's maximum is
-/// the maximum over its columns of the column maxima over its rows. For each output row, the
-/// column maxima over the window's ph input rows are taken once, a whole vector of adjacent
-/// input columns at a time (contiguous loads), and for stride 2 split into even and odd columns;
-/// each output vector is then the maximum of pw contiguous loads from those. That is
-/// ph/sh + pw vector operations per output vector instead of ph * pw strided loads and compares:
-/// the seed model's 5x5 stride 2 pool runs 4x faster than max_pool_plane_avx512.
-/// Output rows are done in chunks of kChunk outputs, so the column maxima fit a stack buffer.
-/// Returns false when it did not compute the plane: for shapes it does not handle (stride > 2, a
-/// pool wider than kMaxPool) or an input holding a NaN (vmaxps drops NaN one way round); the
-/// caller then runs max_pool_plane_avx512, which places the NaN outputs exactly.
-inline bool max_pool_plane_separable_avx512(const float* x, float* y, int iw, int oh, int ow, int ph,
-                                            int pw, int sh, int sw) {
-  constexpr int kChunk = 64;     // output columns per chunk
-  constexpr int kMaxPool = 128;  // largest pool width handled
-  constexpr int kPhase = kChunk + kMaxPool;  // floats per phase buffer (stride 1 uses the most)
-  if (sw > 2 || pw > kMaxPool) return false;
-  alignas(64) float phase[2][kPhase];  // column maxima: [0] even columns, [1] odd (stride 2)
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-  auto first = [](int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << std::max(n, 0)) - 1u); };
-  __mmask16 nan = 0;
-  for (int oy = 0; oy < oh; ++oy) {
-    const float* top = x + static_cast<std::ptrdiff_t>(oy) * sh * iw;
-    for (int ox0 = 0; ox0 < ow; ox0 += kChunk) {
-      const int outputs = std::min(kChunk, ow - ox0);
-      const int c0 = ox0 * sw, columns = (outputs - 1) * sw + pw;  // input columns [c0, c0 + columns)
-      auto column_max = [&](int c) {  // 16 columns from c0 + c, the window's rows
-        const __mmask16 valid = first(columns - c);
-        __m512 best = _mm512_maskz_loadu_ps(valid, top + c0 + c);
-        nan |= _mm512_cmp_ps_mask(best, best, _CMP_UNORD_Q);
-        for (int i = 1; i < ph; ++i) {
-          const __m512 v = _mm512_maskz_loadu_ps(valid, top + static_cast<std::ptrdiff_t>(i) * iw + c0 + c);
-          nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-          best = _mm512_max_ps(best, v);
-        }
-        return best;
-      };
-      if (sw == 1) {
-        for (int c = 0; c < columns; c += 16) _mm512_store_ps(phase[0] + c, column_max(c));
-      } else {
-        for (int c = 0; c < columns; c += 32) {
-          const __m512 low = column_max(c), high = column_max(c + 16);
-          _mm512_store_ps(phase[0] + c / 2, _mm512_permutex2var_ps(low, even, high));
-          _mm512_store_ps(phase[1] + c / 2, _mm512_permutex2var_ps(low, odd, high));
-        }
-      }
-      // Output ox0 + o takes input columns c0 + o*sw + j, j < pw: phase j % sw, index o + j / sw.
-      // (Masked loads: lanes past the row's end read nothing that was not written.)
-      for (int o = 0; o < outputs; o += 16) {
-        const __mmask16 lanes = first(outputs - o);
-        __m512 best = _mm512_maskz_loadu_ps(lanes, phase[0] + o);
-        for (int j = 1; j < pw; ++j)
-          best = _mm512_max_ps(best, _mm512_maskz_loadu_ps(lanes, phase[j % sw] + o + j / sw));
-        _mm512_mask_storeu_ps(y + static_cast<std::ptrdiff_t>(oy) * ow + ox0 + o, lanes, best);
-      }
-    }
-  }
-  return nan == 0;
-}
 #endif
 
 }  // namespace detail
@@ -231,7 +172,7 @@ class MaxPool2D : public Pool2D<T> {
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
       if (winner) detail::max_pool_plane_avx512<true>(x, y, winner, iw, oh, ow, ph, pw, sh, sw);
-      else if (!detail::max_pool_plane_separable_avx512(x, y, iw, oh, ow, ph, pw, sh, sw))
+      else if (!separable_pool_plane_avx512<WindowMax>(x, y, iw, oh, ow, ph, pw, sh, sw))
         detail::max_pool_plane_avx512<false>(x, y, winner, iw, oh, ow, ph, pw, sh, sw);
       return;
     }
