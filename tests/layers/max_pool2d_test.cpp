@@ -91,11 +91,15 @@ TEST_CASE("MaxPool2D gradients match finite differences", "[maxpool][gradient]")
 
 TEST_CASE("MaxPool2D routes each gradient to the first maximum of its window, in row-major order",
           "[maxpool]") {
-  // Few distinct values make ties in almost every window; widths above 64 output columns cross
-  // the forward pass's chunk boundary; stride 3 takes the run-time-stride path.
+  // Few distinct values make ties in almost every window. Float training runs the separable
+  // kernel with winners for strides 1 and 2, at most 8 x 32 windows and 64 output columns (the
+  // seed model's pool and three more), the windowed kernel for the rest: wider outputs, stride 3
+  // (its run-time-stride path), a window 9 rows high.
   struct Case { Size2 pool, stride; int c, h, w; };
   for (const Case& k : {Case{5, 2, 2, 11, 12}, Case{5, 2, 1, 9, 150}, Case{2, 1, 1, 4, 70},
-                        Case{Size2(3, 4), Size2(2, 3), 2, 9, 200}}) {
+                        Case{Size2(3, 4), Size2(2, 3), 2, 9, 200}, Case{5, 2, 2, 44, 44},
+                        Case{Size2(3, 2), Size2(2, 1), 1, 9, 40}, Case{Size2(9, 3), Size2(1, 2), 1, 12, 30},
+                        Case{Size2(2, 5), Size2(3, 2), 1, 11, 40}}) {
     MaxPool2D<float> pool(k.pool, k.stride);
     Rng rng(5);
     const Shape out = pool.build(Shape{k.c, k.h, k.w}, rng);

@@ -171,8 +171,10 @@ class MaxPool2D : public Pool2D<T> {
                          int pw, int sh, int sw) {
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
-      if (winner) detail::max_pool_plane_avx512<true>(x, y, winner, iw, oh, ow, ph, pw, sh, sw);
-      else if (!separable_pool_plane_avx512<WindowMax>(x, y, iw, oh, ow, ph, pw, sh, sw))
+      if (winner) {
+        if (!separable_max_pool_plane_with_winners_avx512(x, y, winner, iw, oh, ow, ph, pw, sh, sw))
+          detail::max_pool_plane_avx512<true>(x, y, winner, iw, oh, ow, ph, pw, sh, sw);
+      } else if (!separable_pool_plane_avx512<WindowMax>(x, y, iw, oh, ow, ph, pw, sh, sw))
         detail::max_pool_plane_avx512<false>(x, y, winner, iw, oh, ow, ph, pw, sh, sw);
       return;
     }

@@ -13,6 +13,7 @@
 /// general loops for the rest.
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -91,6 +92,88 @@ bool separable_pool_plane_avx512(const float* x, float* y, int iw, int oh, int o
         if (scale != 1.0f) acc = _mm512_mul_ps(acc, scale_vector);
         _mm512_mask_storeu_ps(y + static_cast<std::ptrdiff_t>(oy) * ow + ox0 + o, lanes, acc);
       }
+    }
+  }
+  return nan == 0;
+}
+
+/// The window maximum and, for each output, the plane index of its window's first maximum in
+/// row-major order (what MaxPool2D's backward routes the gradient to), separably: each input
+/// row's maxima over the windows' columns (the first column attaining it: a later one must be
+/// strictly greater) are taken once and kept in a ring of the last kRingRows rows; each output
+/// is then the maximum over its window's rows (again the first row attaining it). The first row
+/// holding the window's maximum, and its first column there, is the row-major first maximum.
+/// About half the vector operations of MaxPool2D's windowed kernel on the seed model's pool.
+/// Returns false, leaving y and winner unspecified, when it does not compute the plane: a stride
+/// above 2, a window over kRingRows x kMaxWinnerPoolWidth, an output row over 64 or under
+/// kMinOutputWidth, or a NaN in the input.
+inline bool separable_max_pool_plane_with_winners_avx512(const float* x, float* y, std::int32_t* winner, int iw,
+                                                         int oh, int ow, int ph, int pw, int sh, int sw) {
+  constexpr int kRingRows = 8, kMaxWinnerPoolWidth = 32, kMaxOutputs = 64;
+  if (sw > 2 || ph > kRingRows || pw > kMaxWinnerPoolWidth || ow > kMaxOutputs || ow < kMinOutputWidth)
+    return false;
+  alignas(64) float row_max[kRingRows][kMaxOutputs];            // per input row: the windows' column maxima
+  alignas(64) std::int32_t row_argmax[kRingRows][kMaxOutputs];  // ... and the column of each
+  alignas(64) float phase[2][kMaxOutputs + kMaxWinnerPoolWidth];  // one input row, split as in separable_pool_plane_avx512
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i even = _mm512_slli_epi32(lane, 1);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  auto first = [](int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << std::max(n, 0)) - 1u); };
+  const int columns = (ow - 1) * sw + pw, vectors = (ow + 15) / 16;
+  __mmask16 nan = 0;
+  int next_row = 0;  // input rows [0, next_row) are in the ring (the last kRingRows of them)
+  for (int oy = 0; oy < oh; ++oy) {
+    const int r0 = oy * sh;
+    for (; next_row < r0 + ph; ++next_row) {
+      const float* row = x + static_cast<std::ptrdiff_t>(next_row) * iw;
+      auto load = [&](int c) {
+        const __m512 v = _mm512_maskz_loadu_ps(first(columns - c), row + c);
+        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        return v;
+      };
+      if (sw == 1) {
+        for (int c = 0; c < columns; c += 16) _mm512_store_ps(phase[0] + c, load(c));
+      } else {
+        for (int c = 0; c < columns; c += 32) {
+          const __m512 low = load(c), high = load(c + 16);
+          _mm512_store_ps(phase[0] + c / 2, _mm512_permutex2var_ps(low, even, high));
+          _mm512_store_ps(phase[1] + c / 2, _mm512_permutex2var_ps(low, odd, high));
+        }
+      }
+      float* max_out = row_max[next_row % kRingRows];
+      std::int32_t* arg_out = row_argmax[next_row % kRingRows];
+      for (int v = 0; v < vectors; ++v) {
+        const int o = 16 * v;
+        const __mmask16 lanes = first(ow - o);
+        // Output o + l's window starts at column (o + l) * sw; tap j reads column (o + l) * sw + j.
+        const __m512i start = _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(o)), _mm512_set1_epi32(sw));
+        __m512 best = _mm512_maskz_loadu_ps(lanes, phase[0] + o);
+        __m512i column = start;
+        for (int j = 1; j < pw; ++j) {
+          const __m512 candidate = _mm512_maskz_loadu_ps(lanes, phase[j % sw] + o + j / sw);
+          const __mmask16 better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
+          best = _mm512_mask_mov_ps(best, better, candidate);
+          column = _mm512_mask_add_epi32(column, better, start, _mm512_set1_epi32(j));
+        }
+        _mm512_store_ps(max_out + o, best);
+        _mm512_store_si512(arg_out + o, column);
+      }
+    }
+    for (int v = 0; v < vectors; ++v) {
+      const int o = 16 * v;
+      const __mmask16 lanes = first(ow - o);
+      __m512 best = _mm512_load_ps(row_max[r0 % kRingRows] + o);
+      __m512i where = _mm512_add_epi32(_mm512_set1_epi32(r0 * iw), _mm512_load_si512(row_argmax[r0 % kRingRows] + o));
+      for (int i = 1; i < ph; ++i) {
+        const int r = r0 + i;
+        const __m512 candidate = _mm512_load_ps(row_max[r % kRingRows] + o);
+        const __mmask16 better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
+        best = _mm512_mask_mov_ps(best, better, candidate);
+        where = _mm512_mask_add_epi32(where, better, _mm512_set1_epi32(r * iw),
+                                      _mm512_load_si512(row_argmax[r % kRingRows] + o));
+      }
+      _mm512_mask_storeu_ps(y + static_cast<std::ptrdiff_t>(oy) * ow + o, lanes, best);
+      _mm512_mask_storeu_epi32(winner + static_cast<std::ptrdiff_t>(oy) * ow + o, lanes, where);
     }
   }
   return nan == 0;
