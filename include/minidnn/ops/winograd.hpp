@@ -25,7 +25,13 @@
 /// outputs' gradients count as zero.
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <type_traits>
 #include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "minidnn/backend/gemm.hpp"
 #include "minidnn/core/aligned_vector.hpp"
@@ -398,25 +404,32 @@ MINIDNN_WINOGRAD_INLINE void on_lanes(Op op, const T* __restrict__ x, std::ptrdi
   }
 }
 
-// Copies `count` lanes of src into dst and zeros the rest (a plain loop: count is mostly kLanes).
+// Copies `count` lanes of src into dst and zeros the rest / copies the first `count` lanes of
+// src to dst. Float with AVX-512 by one masked load or store: GCC built the plain copies from
+// scalar moves and, for a variable count, `rep movs` (its start-up cost was a third of the input
+// transform of planes whose last chunk is short, seed conv2's 36 tiles).
 template <typename T>
 MINIDNN_WINOGRAD_INLINE void load_lanes(const T* src, int count, T* dst) {
-  if (count == kLanes) {
-    for (int j = 0; j < kLanes; ++j) dst[j] = src[j];
-  } else {
-    for (int j = 0; j < kLanes; ++j) dst[j] = j < count ? src[j] : T(0);
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float> && kLanes == 16) {
+    const __mmask16 lanes = count >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1u);
+    _mm512_store_ps(dst, _mm512_maskz_loadu_ps(lanes, src));
+    return;
   }
+#endif
+  for (int j = 0; j < kLanes; ++j) dst[j] = j < count ? src[j] : T(0);
 }
 template <typename T>
 MINIDNN_WINOGRAD_INLINE void store_lanes(const T* src, int count, T* dst) {
-  if (count == kLanes) {
-    for (int j = 0; j < kLanes; ++j) dst[j] = src[j];
-  } else {
-    // A fixed-length loop: with `j < count` as its bound GCC made it `rep movs`, whose start-up
-    // cost dominated the input transform of planes with a short last chunk (seed conv2's 36 tiles).
-    for (int j = 0; j < kLanes; ++j)
-      if (j < count) dst[j] = src[j];
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float> && kLanes == 16) {
+    const __mmask16 lanes = count >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1u);
+    _mm512_mask_storeu_ps(dst, lanes, _mm512_load_ps(src));
+    return;
   }
+#endif
+  for (int j = 0; j < kLanes; ++j)
+    if (j < count) dst[j] = src[j];
 }
 
 // out (R x C) = L in R'^T for a small matrix `in` (InR x InC): `down` applied to each column,
@@ -468,12 +481,8 @@ struct LaneTiles {
     const auto op = [](const T* x, T* y) { Ops::bt(x, y); };
     for (int t0 = 0; t0 < t.tiles(); t0 += L) {
       const int count = std::min(L, t.tiles() - t0);
-      alignas(64) T d[P][P][L] = {};  // patch row, column, tile
-      for (int j = 0; j < count; ++j) {
-        const T* patch = padded + patch_offset(t, t0 + j);
-        for (int r = 0; r < P; ++r)
-          for (int c = 0; c < P; ++c) d[r][c][j] = patch[r * t.padded_w + c];
-      }
+      alignas(64) T d[P][P][L];  // patch row, column, tile
+      gather_patches(t, padded, t0, count, d);
       alignas(64) T w[P][P][L];  // B^T d
       for (int c = 0; c < P; ++c) on_lanes<P, P>(op, &d[0][c][0], P * L, &w[0][c][0], P * L);
       alignas(64) T out[P][P][L];  // (B^T d) B
@@ -556,6 +565,57 @@ struct LaneTiles {
   }
 
  private:
+  // d[r][c][j] = value (r, c) of the patch of tile t0 + j for j < count, zero in the other lanes.
+  template <typename T>
+  static void gather_patches(const Tiling& t, const T* padded, int t0, int count, T (&d)[P][P][L]) {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float> && L == 16)
+      if (t.padded_w <= 32) return gather_patches_avx512(t, padded, t0, count, d);
+#endif
+    for (int r = 0; r < P; ++r)
+      for (int c = 0; c < P; ++c) std::fill(d[r][c], d[r][c] + L, T(0));
+    for (int j = 0; j < count; ++j) {
+      const T* patch = padded + patch_offset(t, t0 + j);
+      for (int r = 0; r < P; ++r)
+        for (int c = 0; c < P; ++c) d[r][c][j] = patch[r * t.padded_w + c];
+    }
+  }
+
+#if defined(__AVX512F__)
+  // The same for planes at most 32 floats wide, by permutes instead of a value at a time: the 16
+  // tiles lie in a few rows of tiles, and row r of every patch of tile row k is a stretch of
+  // padded row m*k + r, which two vectors hold. Value (r, c) of the patches in tile row k is then
+  // one permute of those two vectors (lane j takes column m*tx_j + c), kept in k's lanes.
+  static void gather_patches_avx512(const Tiling& t, const float* padded, int t0, int count, float (&d)[P][P][L]) {
+    const int first_row = t0 / t.tiles_w, rows = (t0 + count - 1) / t.tiles_w - first_row + 1;
+    alignas(64) std::int32_t column[L];
+    __mmask16 row_lanes[L] = {};  // lanes of each tile row of the chunk
+    for (int j = 0; j < count; ++j) {
+      column[j] = m * ((t0 + j) % t.tiles_w);
+      row_lanes[(t0 + j) / t.tiles_w - first_row] |= __mmask16(1u << j);
+    }
+    for (int j = count; j < L; ++j) column[j] = 0;
+    const __m512i origin = _mm512_load_si512(column);
+    const __mmask16 high_columns = t.padded_w >= 32 ? __mmask16(0xFFFF) : __mmask16((1u << std::max(t.padded_w - 16, 0)) - 1u);
+    const __mmask16 low_columns = t.padded_w >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << t.padded_w) - 1u);
+    for (int r = 0; r < P; ++r) {
+      __m512 low[L], high[L];
+      for (int k = 0; k < rows; ++k) {
+        const float* row = padded + static_cast<std::size_t>(m * (first_row + k) + r) * t.padded_w;
+        low[k] = _mm512_maskz_loadu_ps(low_columns, row);
+        high[k] = _mm512_maskz_loadu_ps(high_columns, row + 16);
+      }
+      for (int c = 0; c < P; ++c) {
+        const __m512i index = _mm512_add_epi32(origin, _mm512_set1_epi32(c));
+        __m512 values = _mm512_setzero_ps();
+        for (int k = 0; k < rows; ++k)
+          values = _mm512_mask_mov_ps(values, row_lanes[k], _mm512_permutex2var_ps(low[k], index, high[k]));
+        _mm512_store_ps(d[r][c], values);
+      }
+    }
+  }
+#endif
+
   // Where tile `tile`'s patch starts in the padded plane (tile (ty, tx) at row m*ty, column m*tx).
   static std::size_t patch_offset(const Tiling& t, int tile) {
     return static_cast<std::size_t>(m) * (tile / t.tiles_w) * t.padded_w + static_cast<std::size_t>(m) * (tile % t.tiles_w);
