@@ -102,7 +102,7 @@ TEST_CASE("Conv2D infers Keras's output shapes", "[conv2d]") {
 TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels, the direct forward for few inputs per output, and refuses either elsewhere", "[conv2d]") {
   Rng rng(1);
   Conv2D<float> conv3(8, 3);
-  conv3.build(Shape{2, 9, 9}, rng);
+  conv3.build(Shape{2, 8, 4}, rng);  // 6x2 output: 3 F(2x2) tiles, 48 multiplications against 50 and 72
   CHECK(conv3.algorithm() == ConvAlgorithm::winograd);
   conv3.set_algorithm(ConvAlgorithm::im2col);
   CHECK(conv3.algorithm() == ConvAlgorithm::im2col);
@@ -111,16 +111,17 @@ TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels, the direct forward fo
   Conv2D<float> small(8, 3);
   small.build(Shape{2, 5, 5}, rng);
   CHECK(small.algorithm(1) == ConvAlgorithm::direct);
-  CHECK(small.algorithm(8) == ConvAlgorithm::winograd);
+  CHECK(small.algorithm(8) == ConvAlgorithm::winograd_3x3);
   small.set_algorithm(ConvAlgorithm::winograd);
   CHECK(small.algorithm(1) == ConvAlgorithm::winograd);
   Conv2D<float> conv5(8, 5);
   conv5.build(Shape{2, 9, 9}, rng);
   CHECK(conv5.algorithm() == ConvAlgorithm::im2col);
   CHECK_THROWS_WITH(conv5.set_algorithm(ConvAlgorithm::winograd), Catch::Contains("only 3x3 kernels at stride 1"));
-  // F(4x4, 3x3) where its tiles cover the output exactly (seed conv3: 16x16), else F(3x3, 3x3)
-  // where those do (seed conv2: 18x18), else F(2x2, 3x3) (seed conv4: 5x5), also where a single
-  // large tile would cover all (seed conv5: 3x3).
+  // The tile with the fewest multiplications (m + 2)^2 per m x m tile, tiles past the edge
+  // included, the smaller on a tie: seed conv3 (16x16) F(4x4): 576 against 900 and 1024; conv2
+  // (18x18) F(3x3): 900, as F(4x4)'s 25 tiles, against 1296; conv4 (5x5) F(3x3): 100 against 144
+  // and 144; conv5 (3x3) F(3x3): 25 against 36 and 64.
   Conv2D<float> seed_conv3(64, 3), seed_conv2(64, 3), seed_conv4(128, 3), seed_conv5(128, 3);
   seed_conv3.build(Shape{64, 18, 18}, rng);
   seed_conv2.build(Shape{64, 20, 20}, rng);
@@ -128,8 +129,8 @@ TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels, the direct forward fo
   seed_conv5.build(Shape{128, 5, 5}, rng);
   CHECK(seed_conv3.algorithm() == ConvAlgorithm::winograd_4x4);
   CHECK(seed_conv2.algorithm() == ConvAlgorithm::winograd_3x3);
-  CHECK(seed_conv4.algorithm() == ConvAlgorithm::winograd);
-  CHECK(seed_conv5.algorithm() == ConvAlgorithm::winograd);
+  CHECK(seed_conv4.algorithm() == ConvAlgorithm::winograd_3x3);
+  CHECK(seed_conv5.algorithm() == ConvAlgorithm::winograd_3x3);
   Conv2D<float> conv1(64, 5, Activation::relu);  // the seed model's conv1: 25 inputs per output
   conv1.build(Shape{1, 48, 48}, rng);
   CHECK(conv1.algorithm() == ConvAlgorithm::direct);

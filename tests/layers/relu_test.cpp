@@ -50,7 +50,8 @@ TEST_CASE("ReLU passes NaN through, alone and fused into Dense and Conv2D", "[re
   dense.forward(x, y, Mode::inference);
   for (int i = 0; i < 3; ++i) CHECK(std::isnan(y[i]));
 
-  for (const ConvAlgorithm algorithm : {ConvAlgorithm::im2col, ConvAlgorithm::winograd}) {
+  for (const ConvAlgorithm algorithm : {ConvAlgorithm::im2col, ConvAlgorithm::winograd, ConvAlgorithm::winograd_3x3,
+                                       ConvAlgorithm::winograd_4x4}) {
     Conv2D<double> conv(2, 3, Activation::relu);
     conv.set_algorithm(algorithm);
     conv.build(Shape{1, 4, 4}, rng);

@@ -25,6 +25,7 @@
 ///     dW[:, block] += dy_n * col[block]^T ;  dcol[block] = kernel[:, block]^T * dy_n
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "minidnn/backend/gemm.hpp"
@@ -41,11 +42,9 @@
 namespace minidnn {
 
 /// How a Conv2D computes:
-/// - `winograd_4x4`: Winograd F(4x4, 3x3) (ops/winograd.hpp), for 3x3 kernels at stride 1;
-///   `automatic` takes it where its 4x4 tiles cover the output exactly (at least 8x8);
-/// - `winograd_3x3`: Winograd F(3x3, 3x3), the same; `automatic` takes it where 3x3 tiles cover
-///   the output exactly (at least 6x6) and 4x4 tiles do not;
-/// - `winograd`: Winograd F(2x2, 3x3), for 3x3 kernels at stride 1;
+/// - `winograd`, `winograd_3x3`, `winograd_4x4`: Winograd F(2x2, 3x3), F(3x3, 3x3), F(4x4, 3x3)
+///   (ops/winograd.hpp), for 3x3 kernels at stride 1; `automatic` takes the one with the fewest
+///   multiplications for the output size (see Conv2D::cheapest_winograd);
 /// - `direct`: a forward that reads the input in place (ops/direct_conv.hpp), for stride 1, no
 ///   padding and at most 32 inputs per output (the seed model's conv1); backward by im2col;
 /// - `im2col`: im2col + GEMM, for anything.
@@ -105,9 +104,7 @@ class Conv2D : public Layer<T> {
   ConvAlgorithm algorithm(int batch = 256) const {
     if (uses_winograd(batch)) {
       if (algorithm_ != ConvAlgorithm::automatic) return algorithm_;
-      if (tiles_fit(4)) return ConvAlgorithm::winograd_4x4;
-      if (tiles_fit(3)) return ConvAlgorithm::winograd_3x3;
-      return ConvAlgorithm::winograd;
+      return cheapest_winograd();
     }
     if (algorithm_ == ConvAlgorithm::direct ||
         (algorithm_ == ConvAlgorithm::automatic && direct_conv_applies(geometry_)))
@@ -274,16 +271,25 @@ class Conv2D : public Layer<T> {
     return static_cast<long>(batch) * winograd::Tiling(geometry_).tiles() >= kMinWinogradTiles;
   }
 
-  // The larger Winograd tiles (m = 4 or 3) where they cover the output exactly with at least
-  // 2x2 tiles. Where they do not, the tiles past the edge compute outputs that are thrown away
-  // and the input planes need a padded copy; with 1 to 4 tiles a plane their 16-lane transforms
-  // also run mostly empty. Measured at batch 256, 2 threads, forward / backward ms:
-  //   seed conv2 (18x18): F2 25.2 / 49.2, F3 20.9 / 41.2, F4 22.6 / 45.4
-  //   seed conv3 (16x16): F2 15.4 / 34.6, F3 20.9 / 40.5, F4 12.7 / 26.8
-  //   seed conv4 (5x5):   F2  6.0 / 10.1, F3  6.0 / 12.2, F4 12.9 / 21.3
-  //   seed conv5 (3x3):   F2  5.2 /  8.7, F3  6.3 / 14.8, F4 10.2 / 21.3
-  bool tiles_fit(int m) const {
-    return geometry_.out_h >= 2 * m && geometry_.out_w >= 2 * m && geometry_.out_h % m == 0 && geometry_.out_w % m == 0;
+  // The Winograd tile size with the fewest multiplications for this output, counting tiles that
+  // reach past its edge: (m + 2)^2 per m x m tile; on a tie the smaller tile, whose transforms
+  // take fewer additions per value. Measured at batch 256, 2 threads, forward / backward ms:
+  //   seed conv2 (18x18): F2 22.3 / 46.1, F3 18.5 / 37.9, F4 19.2 / 41.0   (1296, 900, 900)
+  //   seed conv3 (16x16): F2 15.6 / 34.6, F3 18.7 / 37.9, F4 11.4 / 25.0   (1024, 900, 576)
+  //   seed conv4 (5x5):   F2  6.0 / 10.2, F3  4.9 /  9.6, F4  6.9 / 14.1   (144, 100, 144)
+  //   seed conv5 (3x3):   F2  5.0 /  8.8, F3  4.4 /  9.0, F4  6.5 / 14.5   (64, 25, 36)
+  ConvAlgorithm cheapest_winograd() const {
+    const auto multiplications = [&](int m) {
+      return long(m + 2) * (m + 2) * ((geometry_.out_h + m - 1) / m) * ((geometry_.out_w + m - 1) / m);
+    };
+    ConvAlgorithm best = ConvAlgorithm::winograd;
+    long fewest = multiplications(2);
+    for (const auto& [m, algorithm] : {std::pair{3, ConvAlgorithm::winograd_3x3}, std::pair{4, ConvAlgorithm::winograd_4x4}})
+      if (multiplications(m) < fewest) {
+        fewest = multiplications(m);
+        best = algorithm;
+      }
+    return best;
   }
 
   static bool is_winograd(ConvAlgorithm a) {
