@@ -542,23 +542,19 @@ TEST_CASE("WinogradConv<double> backward matches the hand-written gradients", "[
     CHECK(scaled_error(wr.grads.dbias, relu.dbias) < 1e-12);
     CHECK(scaled_error(wr.grads.dx, relu.dx) < 1e-12);
 
-    // F(4x4, 3x3), the same checks.
-    const WinogradResult w4 = run_winograd<double, winograd::F4x4>(p, Activation::linear);
-    CHECK(scaled_error(w4.grads.dkernel, linear.dkernel) < 1e-12);
-    CHECK(scaled_error(w4.grads.dbias, linear.dbias) < 1e-12);
-    CHECK(scaled_error(w4.grads.dx, linear.dx) < 1e-12);
-    const WinogradResult w4r = run_winograd<double, winograd::F4x4>(p, Activation::relu);
-    CHECK(scaled_error(w4r.grads.dkernel, relu.dkernel) < 1e-12);
-    CHECK(scaled_error(w4r.grads.dx, relu.dx) < 1e-12);
-
-    // F(3x3, 3x3), the same checks.
-    const WinogradResult w3 = run_winograd<double, winograd::F3x3>(p, Activation::linear);
-    CHECK(scaled_error(w3.grads.dkernel, linear.dkernel) < 1e-12);
-    CHECK(scaled_error(w3.grads.dbias, linear.dbias) < 1e-12);
-    CHECK(scaled_error(w3.grads.dx, linear.dx) < 1e-12);
-    const WinogradResult w3r = run_winograd<double, winograd::F3x3>(p, Activation::relu);
-    CHECK(scaled_error(w3r.grads.dkernel, relu.dkernel) < 1e-12);
-    CHECK(scaled_error(w3r.grads.dx, relu.dx) < 1e-12);
+    // F(4x4, 3x3) and F(3x3, 3x3), the same checks.
+    const auto check_tile = [&](auto tile) {
+      using Tile = decltype(tile);
+      const WinogradResult wl = run_winograd<double, Tile>(p, Activation::linear);
+      CHECK(scaled_error(wl.grads.dkernel, linear.dkernel) < 1e-12);
+      CHECK(scaled_error(wl.grads.dbias, linear.dbias) < 1e-12);
+      CHECK(scaled_error(wl.grads.dx, linear.dx) < 1e-12);
+      const WinogradResult wr2 = run_winograd<double, Tile>(p, Activation::relu);
+      CHECK(scaled_error(wr2.grads.dkernel, relu.dkernel) < 1e-12);
+      CHECK(scaled_error(wr2.grads.dx, relu.dx) < 1e-12);
+    };
+    check_tile(winograd::F4x4{});
+    check_tile(winograd::F3x3{});
   }
 }
 

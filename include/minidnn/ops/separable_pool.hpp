@@ -35,6 +35,23 @@ struct WindowSum {
   static __m512 combine(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
 };
 
+/// Stores `columns` values, 16 at a time from load(c) (c = 0, 16, ...), into `even`, or for
+/// stride 2 split: the even columns into `even`, the odd ones into `odd`.
+template <typename Load>
+inline void split_columns(Load load, int columns, int stride, float* even, float* odd) {
+  if (stride == 1) {
+    for (int c = 0; c < columns; c += 16) _mm512_store_ps(even + c, load(c));
+    return;
+  }
+  const __m512i even_lanes = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd_lanes = _mm512_add_epi32(even_lanes, _mm512_set1_epi32(1));
+  for (int c = 0; c < columns; c += 32) {
+    const __m512 low = load(c), high = load(c + 16);
+    _mm512_store_ps(even + c / 2, _mm512_permutex2var_ps(low, even_lanes, high));
+    _mm512_store_ps(odd + c / 2, _mm512_permutex2var_ps(low, odd_lanes, high));
+  }
+}
+
 /// Widest pool window separable_pool_plane_avx512 takes.
 inline constexpr int kMaxPoolWidth = 128;
 /// Narrowest output it takes: below, the vector set-up costs more than the plain loop (the seed
@@ -52,8 +69,6 @@ bool separable_pool_plane_avx512(const float* x, float* y, int iw, int oh, int o
   constexpr int kPhase = kChunk + kMaxPoolWidth;  // floats per phase buffer (stride 1 uses the most)
   if (sw > 2 || pw > kMaxPoolWidth || ow < kMinOutputWidth) return false;
   alignas(64) float phase[2][kPhase];  // column reductions: [0] even columns, [1] odd (stride 2)
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   const __m512 scale_vector = _mm512_set1_ps(scale);
   auto first = [](int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << std::max(n, 0)) - 1u); };
   __mmask16 nan = 0;
@@ -73,15 +88,7 @@ bool separable_pool_plane_avx512(const float* x, float* y, int iw, int oh, int o
         }
         return acc;
       };
-      if (sw == 1) {
-        for (int c = 0; c < columns; c += 16) _mm512_store_ps(phase[0] + c, column(c));
-      } else {
-        for (int c = 0; c < columns; c += 32) {
-          const __m512 low = column(c), high = column(c + 16);
-          _mm512_store_ps(phase[0] + c / 2, _mm512_permutex2var_ps(low, even, high));
-          _mm512_store_ps(phase[1] + c / 2, _mm512_permutex2var_ps(low, odd, high));
-        }
-      }
+      split_columns(column, columns, sw, phase[0], phase[1]);
       // Output ox0 + o takes input columns c0 + o*sw + j, j < pw: phase j % sw, index o + j / sw.
       // (Masked loads: lanes past the row's end read nothing that was not written.)
       for (int o = 0; o < outputs; o += 16) {
@@ -116,8 +123,6 @@ inline bool separable_max_pool_plane_with_winners_avx512(const float* x, float* 
   alignas(64) std::int32_t row_argmax[kRingRows][kMaxOutputs];  // ... and the column of each
   alignas(64) float phase[2][kMaxOutputs + kMaxWinnerPoolWidth];  // one input row, split as in separable_pool_plane_avx512
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i even = _mm512_slli_epi32(lane, 1);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   auto first = [](int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << std::max(n, 0)) - 1u); };
   const int columns = (ow - 1) * sw + pw, vectors = (ow + 15) / 16;
   __mmask16 nan = 0;
@@ -131,15 +136,7 @@ inline bool separable_max_pool_plane_with_winners_avx512(const float* x, float* 
         nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
         return v;
       };
-      if (sw == 1) {
-        for (int c = 0; c < columns; c += 16) _mm512_store_ps(phase[0] + c, load(c));
-      } else {
-        for (int c = 0; c < columns; c += 32) {
-          const __m512 low = load(c), high = load(c + 16);
-          _mm512_store_ps(phase[0] + c / 2, _mm512_permutex2var_ps(low, even, high));
-          _mm512_store_ps(phase[1] + c / 2, _mm512_permutex2var_ps(low, odd, high));
-        }
-      }
+      split_columns(load, columns, sw, phase[0], phase[1]);
       float* max_out = row_max[next_row % kRingRows];
       std::int32_t* arg_out = row_argmax[next_row % kRingRows];
       for (int v = 0; v < vectors; ++v) {
