@@ -9,6 +9,7 @@
 ///
 /// The instruction set is chosen at compile time (`-march=native` on the machine that runs it);
 /// there is no run-time dispatch.
+#include <algorithm>
 #include <cstddef>
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
@@ -52,7 +53,8 @@ struct Simd<float> {
   static constexpr int rows = 8;
   static constexpr int vectors = 3;
   static constexpr const char* name = "avx512";
-  static Mask first_lanes(int n) { return n >= 16 ? Mask(0xFFFF) : Mask((1u << n) - 1u); }
+  /// The first n lanes (none for n <= 0, all for n >= 16).
+  static Mask first_lanes(int n) { return n >= 16 ? Mask(0xFFFF) : Mask((1u << std::max(n, 0)) - 1u); }
   static Vec zero() { return _mm512_setzero_ps(); }
   static Vec set1(float x) { return _mm512_set1_ps(x); }
   static Vec load(const float* p) { return _mm512_loadu_ps(p); }
@@ -73,7 +75,7 @@ struct Simd<double> {
   static constexpr int rows = 8;
   static constexpr int vectors = 3;
   static constexpr const char* name = "avx512";
-  static Mask first_lanes(int n) { return n >= 8 ? Mask(0xFF) : Mask((1u << n) - 1u); }
+  static Mask first_lanes(int n) { return n >= 8 ? Mask(0xFF) : Mask((1u << std::max(n, 0)) - 1u); }
   static Vec zero() { return _mm512_setzero_pd(); }
   static Vec set1(double x) { return _mm512_set1_pd(x); }
   static Vec load(const double* p) { return _mm512_loadu_pd(p); }

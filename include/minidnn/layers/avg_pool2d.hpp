@@ -65,12 +65,8 @@ class AvgPool2D : public Pool2D<T> {
   }
 
  private:
-  std::size_t in_plane() const {
-    return static_cast<std::size_t>(this->input_shape().height()) * this->input_shape().width();
-  }
-  std::size_t out_plane() const {
-    return static_cast<std::size_t>(this->output_shape().height()) * this->output_shape().width();
-  }
+  using Pool2D<T>::in_plane;
+  using Pool2D<T>::out_plane;
 
   // Averages one input plane into one output plane.
   void average_plane(const T* x, T* y) const {

@@ -15,6 +15,7 @@
 #include <immintrin.h>
 #endif
 
+#include "minidnn/backend/cpu_gemm_simd.hpp"
 #include "minidnn/core/aligned_vector.hpp"
 #include "minidnn/layers/pool2d.hpp"
 #include "minidnn/ops/separable_pool.hpp"
@@ -43,7 +44,7 @@ void max_pool_plane_avx512(const float* x, float* y, std::int32_t* winner, int i
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i lane_offset = _mm512_mullo_epi32(lane, _mm512_set1_epi32(sw));  // lane * stride
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  auto first = [](int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << std::max(n, 0)) - 1u); };
+  const auto first = [](int n) { return cpu::Simd<float>::first_lanes(n); };
   const int per_row = (ow + 15) / 16;  // vectors per output row
   const int blocks = oh * per_row;
   for (int b0 = 0; b0 < blocks; b0 += kBlocks) {
@@ -116,59 +117,48 @@ class MaxPool2D : public Pool2D<T> {
 
   void forward(const Tensor<T>& input, Tensor<T>& output, Mode mode) override {
     this->check_input(input);
-    const Shape& in = this->input_shape();
-    const Shape& out = this->output_shape();
-    output.resize(input.batch(), out);
-    const int planes = input.batch() * in.channels();
-    const int ih = in.height(), iw = in.width(), oh = out.height(), ow = out.width();
-    const int ph = this->pool_.h, pw = this->pool_.w, sh = this->strides_.h, sw = this->strides_.w;
+    output.resize(input.batch(), this->output_shape());
+    const int planes = input.batch() * this->input_shape().channels();
     // Winners are needed only by a backward pass, which follows only a training forward.
     const bool winners = mode == Mode::train;
     if (winners && argmax_.size() < output.size()) argmax_.resize(output.size());
 #pragma omp parallel for schedule(static)
-    for (int plane = 0; plane < planes; ++plane) {
-      const T* x = input.data() + static_cast<std::size_t>(plane) * ih * iw;
-      T* y = output.data() + static_cast<std::size_t>(plane) * oh * ow;
-      std::int32_t* winner = winners ? argmax_.data() + static_cast<std::size_t>(plane) * oh * ow : nullptr;
-      pool_plane(x, y, winner, iw, oh, ow, ph, pw, sh, sw);
-    }
+    for (int plane = 0; plane < planes; ++plane)
+      pool_plane(input.data() + plane * in_plane(), output.data() + plane * out_plane(),
+                 winners ? argmax_.data() + plane * out_plane() : nullptr);
   }
 
   bool has_sample_forward(int) const override { return true; }
   void forward_sample(const T* x, T* y) const override {
-    const Shape& in = this->input_shape();
-    const Shape& out = this->output_shape();
-    const std::size_t in_plane = static_cast<std::size_t>(in.height()) * in.width();
-    const std::size_t out_plane = static_cast<std::size_t>(out.height()) * out.width();
-    for (int c = 0; c < in.channels(); ++c)
-      pool_plane(x + c * in_plane, y + c * out_plane, nullptr, in.width(), out.height(), out.width(),
-                 this->pool_.h, this->pool_.w, this->strides_.h, this->strides_.w);
+    for (int c = 0; c < this->input_shape().channels(); ++c)
+      pool_plane(x + c * in_plane(), y + c * out_plane(), nullptr);
   }
 
   void backward(const Tensor<T>& input, const Tensor<T>&, Tensor<T>& grad_output,
                 Tensor<T>* grad_input) override {
     if (!grad_input) return;
-    const Shape& in = this->input_shape();
-    const Shape& out = this->output_shape();
-    grad_input->resize(input.batch(), in);
-    const int planes = input.batch() * in.channels();
-    const std::size_t in_plane = static_cast<std::size_t>(in.height()) * in.width();
-    const std::size_t out_plane = static_cast<std::size_t>(out.height()) * out.width();
+    grad_input->resize(input.batch(), this->input_shape());
+    const int planes = input.batch() * this->input_shape().channels();
+    const std::size_t in_size = in_plane(), out_size = out_plane();
 #pragma omp parallel for schedule(static)
     for (int plane = 0; plane < planes; ++plane) {
-      T* dx = grad_input->data() + plane * in_plane;
-      const T* dy = grad_output.data() + plane * out_plane;
-      const std::int32_t* winner = argmax_.data() + plane * out_plane;
-      std::fill(dx, dx + in_plane, T(0));
-      for (std::size_t o = 0; o < out_plane; ++o) dx[winner[o]] += dy[o];
+      T* dx = grad_input->data() + plane * in_size;
+      const T* dy = grad_output.data() + plane * out_size;
+      const std::int32_t* winner = argmax_.data() + plane * out_size;
+      std::fill(dx, dx + in_size, T(0));
+      for (std::size_t o = 0; o < out_size; ++o) dx[winner[o]] += dy[o];
     }
   }
 
  private:
-  // Max-pools one (ih x iw) plane into (oh x ow), recording each winner's plane index unless
-  // `winner` is null.
-  static void pool_plane(const T* x, T* y, std::int32_t* winner, int iw, int oh, int ow, int ph,
-                         int pw, int sh, int sw) {
+  using Pool2D<T>::in_plane;
+  using Pool2D<T>::out_plane;
+
+  // Max-pools one input plane into one output plane, recording each winner's plane index
+  // unless `winner` is null.
+  void pool_plane(const T* x, T* y, std::int32_t* winner) const {
+    const int iw = this->input_shape().width(), oh = this->output_shape().height(), ow = this->output_shape().width();
+    const int ph = this->pool_.h, pw = this->pool_.w, sh = this->strides_.h, sw = this->strides_.w;
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
       if (winner) {

@@ -2,6 +2,7 @@
 /// \file
 /// Pool2D: what MaxPool2D and AvgPool2D share: window geometry with Keras's `valid` rule
 /// output = floor((input - pool) / stride) + 1, hyperparameter I/O, and the plane-parallel loop.
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -44,6 +45,14 @@ class Pool2D : public Layer<T> {
       fail(this->type(), ": pool ", pool_.to_string(), " is larger than its input ", in);
     return Shape{in.channels(), (in.height() - pool_.h) / strides_.h + 1,
                  (in.width() - pool_.w) / strides_.w + 1};
+  }
+
+  // Values in one channel plane of a sample's input and of its output.
+  std::size_t in_plane() const {
+    return static_cast<std::size_t>(this->input_shape().height()) * this->input_shape().width();
+  }
+  std::size_t out_plane() const {
+    return static_cast<std::size_t>(this->output_shape().height()) * this->output_shape().width();
   }
 
   Size2 pool_, strides_;

@@ -19,6 +19,8 @@
 #include <immintrin.h>
 #endif
 
+#include "minidnn/backend/cpu_gemm_simd.hpp"
+
 namespace minidnn {
 
 #if defined(__AVX512F__)
@@ -70,7 +72,7 @@ bool separable_pool_plane_avx512(const float* x, float* y, int iw, int oh, int o
   if (sw > 2 || pw > kMaxPoolWidth || ow < kMinOutputWidth) return false;
   alignas(64) float phase[2][kPhase];  // column reductions: [0] even columns, [1] odd (stride 2)
   const __m512 scale_vector = _mm512_set1_ps(scale);
-  auto first = [](int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << std::max(n, 0)) - 1u); };
+  const auto first = [](int n) { return cpu::Simd<float>::first_lanes(n); };
   __mmask16 nan = 0;
   for (int oy = 0; oy < oh; ++oy) {
     const float* top = x + static_cast<std::ptrdiff_t>(oy) * sh * iw;
@@ -123,7 +125,7 @@ inline bool separable_max_pool_plane_with_winners_avx512(const float* x, float* 
   alignas(64) std::int32_t row_argmax[kRingRows][kMaxOutputs];  // ... and the column of each
   alignas(64) float phase[2][kMaxOutputs + kMaxWinnerPoolWidth];  // one input row, split as in separable_pool_plane_avx512
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  auto first = [](int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << std::max(n, 0)) - 1u); };
+  const auto first = [](int n) { return cpu::Simd<float>::first_lanes(n); };
   const int columns = (ow - 1) * sw + pw, vectors = (ow + 15) / 16;
   __mmask16 nan = 0;
   int next_row = 0;  // input rows [0, next_row) are in the ring (the last kRingRows of them)

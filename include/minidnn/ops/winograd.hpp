@@ -33,6 +33,7 @@
 #include <immintrin.h>
 #endif
 
+#include "minidnn/backend/cpu_gemm_simd.hpp"
 #include "minidnn/backend/gemm.hpp"
 #include "minidnn/core/aligned_vector.hpp"
 #include "minidnn/core/parallel.hpp"
@@ -412,7 +413,7 @@ template <typename T>
 MINIDNN_WINOGRAD_INLINE void load_lanes(const T* src, int count, T* dst) {
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float> && kLanes == 16) {
-    const __mmask16 lanes = count >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1u);
+    const __mmask16 lanes = cpu::Simd<float>::first_lanes(count);
     _mm512_store_ps(dst, _mm512_maskz_loadu_ps(lanes, src));
     return;
   }
@@ -423,7 +424,7 @@ template <typename T>
 MINIDNN_WINOGRAD_INLINE void store_lanes(const T* src, int count, T* dst) {
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float> && kLanes == 16) {
-    const __mmask16 lanes = count >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1u);
+    const __mmask16 lanes = cpu::Simd<float>::first_lanes(count);
     _mm512_mask_storeu_ps(dst, lanes, _mm512_load_ps(src));
     return;
   }
@@ -596,8 +597,8 @@ struct LaneTiles {
     }
     for (int j = count; j < L; ++j) column[j] = 0;
     const __m512i origin = _mm512_load_si512(column);
-    const __mmask16 high_columns = t.padded_w >= 32 ? __mmask16(0xFFFF) : __mmask16((1u << std::max(t.padded_w - 16, 0)) - 1u);
-    const __mmask16 low_columns = t.padded_w >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << t.padded_w) - 1u);
+    const __mmask16 low_columns = cpu::Simd<float>::first_lanes(t.padded_w);
+    const __mmask16 high_columns = cpu::Simd<float>::first_lanes(t.padded_w - 16);
     for (int r = 0; r < P; ++r) {
       __m512 low[L], high[L];
       for (int k = 0; k < rows; ++k) {
