@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include <minidnn/fer/face_analysis.hpp>
 #include <minidnn/vision/haar_cascade.hpp>
 #include <minidnn/vision/image.hpp>
 #include <minidnn/viz/label.hpp>
@@ -14,20 +15,9 @@ namespace fer {
 namespace {
 
 namespace vision = minidnn::vision;
+using minidnn::fer::FaceResult;
 
 constexpr const char* kDefaultCascade = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt.xml";
-
-struct Face {
-  vision::Box box;
-  std::array<float, kClasses> probabilities;
-  int top() const { return static_cast<int>(std::max_element(probabilities.begin(), probabilities.end()) - probabilities.begin()); }
-};
-
-// The tutorial's preprocessing: grey crop, area-resized to 48x48, scaled to [0, 1].
-void face_input(const vision::GreyImage& grey, const vision::Box& box, float* out /* (1, 48, 48) */) {
-  const auto face = vision::resize_area(vision::crop(grey, box), 48, 48);
-  for (int i = 0; i < 48 * 48; ++i) out[i] = face.pixels[i] / 255.0f;
-}
 
 std::string json_escape(const std::string& s) {
   std::string out;
@@ -63,15 +53,14 @@ int run_predict(int argc, char** argv) {
   if (!args.parse(argc, argv, 2)) return 0;
   if (!args.has("model")) throw UsageError("fer predict: --model is required");
 
-  auto model = load_model(args.get("model"));
   const bool crops = args.flag_set("face-crops");
-  vision::HaarCascade cascade;
   vision::DetectOptions detect;
   if (!crops) {
-    cascade = vision::HaarCascade::load(args.get("cascade"));
     detect.scale_factor = args.get_double("scale-factor", 1.0001, 4.0);
     detect.min_neighbors = args.get_int("min-neighbors", 0, 1000);
   }
+  minidnn::fer::FaceAnalyzer analyzer(load_model(args.get("model")),
+                                      crops ? vision::HaarCascade() : vision::HaarCascade::load(args.get("cascade")));
   const fs::path out_dir = args.get("out");
   fs::create_directories(out_dir);
   minidnn::viz::Font font;
@@ -91,19 +80,8 @@ int run_predict(int argc, char** argv) {
       continue;
     }
     const vision::GreyImage grey = vision::to_grey(image);
-    std::vector<vision::Box> boxes =
-        crops ? std::vector<vision::Box>{{0, 0, grey.width, grey.height}} : cascade.detect(grey, detect);
-
-    std::vector<Face> faces(boxes.size());
-    if (!boxes.empty()) {
-      minidnn::Tensor<float> batch(static_cast<int>(boxes.size()), minidnn::Shape{1, 48, 48});
-      for (std::size_t i = 0; i < boxes.size(); ++i) face_input(grey, boxes[i], batch.sample(static_cast<int>(i)));
-      const auto probabilities = model.predict(batch);
-      for (std::size_t i = 0; i < boxes.size(); ++i) {
-        faces[i].box = boxes[i];
-        std::copy(probabilities.sample(int(i)), probabilities.sample(int(i)) + kClasses, faces[i].probabilities.begin());
-      }
-    }
+    const std::vector<FaceResult> faces = crops ? analyzer.classify(grey, {{0, 0, grey.width, grey.height}})
+                                                : analyzer.analyze(grey, detect);
 
     // Pictures: the annotated photo and one chart per face.
     const std::string stem = fs::path(path).stem().string();
@@ -112,9 +90,9 @@ int run_predict(int argc, char** argv) {
     const int thickness = std::max(2, std::min(annotated.width, annotated.height) / 250);
     std::vector<std::string> charts;
     for (std::size_t i = 0; i < faces.size(); ++i) {
-      const Face& f = faces[i];
-      const std::string label = std::string(kEmotionNames[f.top()]) + " " +
-                                std::to_string(static_cast<int>(100 * f.probabilities[f.top()] + 0.5)) + "%";
+      const FaceResult& f = faces[i];
+      const std::string label = std::string(kEmotionNames[f.emotion()]) + " " +
+                                std::to_string(static_cast<int>(100 * f.scores[f.emotion()] + 0.5)) + "%";
       if (!crops) vision::draw_rectangle(annotated, f.box, {40, 220, 60}, thickness);
       minidnn::viz::LabelStyle style;
       style.size = std::clamp(f.box.width / 6.0, 12.0, 28.0);
@@ -122,7 +100,7 @@ int run_predict(int argc, char** argv) {
       minidnn::viz::draw_label(view, font, label, f.box.x, f.box.y, style);
       const std::string chart = (out_dir / (stem + "_face" + std::to_string(i + 1) + ".png")).string();
       write_probability_chart(chart, fs::path(path).filename().string() + ", face " + std::to_string(i + 1) + ": " +
-                                         kEmotionNames[f.top()], f.probabilities.data());
+                                         kEmotionNames[f.emotion()], f.scores.data());
       charts.push_back(chart);
     }
     const std::string annotated_path = (out_dir / (stem + "_annotated.png")).string();
@@ -132,11 +110,11 @@ int run_predict(int argc, char** argv) {
       json_out << (first_photo ? "" : ",") << "\n  {\"image\": \"" << json_escape(path) << "\", \"annotated\": \""
                << json_escape(annotated_path) << "\", \"faces\": [";
       for (std::size_t i = 0; i < faces.size(); ++i) {
-        const Face& f = faces[i];
+        const FaceResult& f = faces[i];
         json_out << (i ? ", " : "") << "\n    {\"box\": [" << f.box.x << ", " << f.box.y << ", " << f.box.width << ", "
-                 << f.box.height << "], \"emotion\": \"" << kEmotionNames[f.top()] << "\", \"probabilities\": {";
+                 << f.box.height << "], \"emotion\": \"" << kEmotionNames[f.emotion()] << "\", \"probabilities\": {";
         for (int c = 0; c < kClasses; ++c)
-          json_out << (c ? ", " : "") << "\"" << kEmotionNames[c] << "\": " << f.probabilities[c];
+          json_out << (c ? ", " : "") << "\"" << kEmotionNames[c] << "\": " << f.scores[c];
         json_out << "}, \"chart\": \"" << json_escape(charts[i]) << "\"}";
       }
       json_out << (faces.empty() ? "" : "\n  ") << "]}";
@@ -150,11 +128,11 @@ int run_predict(int argc, char** argv) {
         for (int c = 0; c < kClasses; ++c) std::printf(" %8.8s", kEmotionNames[c]);
         std::printf("\n");
       }
-      for (const Face& f : faces) {
+      for (const FaceResult& f : faces) {
         char box[64];
         std::snprintf(box, sizeof box, "%d,%d,%d,%d", f.box.x, f.box.y, f.box.width, f.box.height);
-        std::printf("  %-20s %-9s", box, kEmotionNames[f.top()]);
-        for (float p : f.probabilities) std::printf(" %8.3f", p);
+        std::printf("  %-20s %-9s", box, kEmotionNames[f.emotion()]);
+        for (float p : f.scores) std::printf(" %8.3f", p);
         std::printf("\n");
       }
     }
