@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "support/files.hpp"
+#include "support/memory_limit.hpp"
 #include "support/paths.hpp"
 
 using minidnn::LineReader;
@@ -65,4 +66,43 @@ TEST_CASE("LineReader reports a truncated gzip file instead of ending quietly") 
   write_file(dir / "cut.csv.gz", packed.substr(0, packed.size() * 2 / 3));
   CHECK_THROWS_WITH(all_lines((dir / "cut.csv.gz").string(), 1 << 12),
                     Catch::Contains("cut.csv.gz") && Catch::Contains("truncated"));
+}
+
+TEST_CASE("LineReader refuses a line past its cap at once, naming the file and line, in bounded memory") {
+  const auto dir = scratch_dir("line_reader_long");
+  SECTION("a small cap, for the message") {
+    write_file(dir / "long.txt", "short\n" + std::string(5000, 'x') + "\nnext\n");
+    LineReader reader((dir / "long.txt").string(), 64, 1000);
+    std::string_view line;
+    REQUIRE(reader.next(line));
+    CHECK(line == "short");
+    CHECK_THROWS_WITH(reader.next(line), Catch::Contains("long.txt:2:") && Catch::Contains("longer than 1000 bytes"));
+  }
+  SECTION("a line of exactly the cap is still a line") {
+    write_file(dir / "edge.txt", std::string(1000, 'y') + "\r\nz");
+    LineReader reader((dir / "edge.txt").string(), 16, 1000);
+    std::string_view line;
+    REQUIRE(reader.next(line));
+    CHECK(line.size() == 1000);
+    REQUIRE(reader.next(line));
+    CHECK(line == "z");
+  }
+  // Without the cap each of these grew the buffer to the line's size (and twice that while
+  // growing): gigabytes, or /dev/zero until the machine ran out.
+  const auto gz = dir / "bomb.csv.gz";
+  write_gzip_bomb(gz, "emotion,pixels,Usage\n3,", '1', std::size_t(200) << 20);
+  const auto sparse = dir / "sparse.csv";
+  write_sparse_file(sparse, std::uintmax_t(2) << 30);
+  for (const std::string& path : {gz.string(), sparse.string(), std::string("/dev/zero")}) {
+    INFO(path);
+    const auto run = run_with_memory_limit(std::size_t(256) << 20, [&] {
+      LineReader reader(path);
+      std::string_view line;
+      while (reader.next(line)) {
+      }
+    });
+    CHECK(run.outcome == LimitedRun::error);
+    CHECK_THAT(run.message, Catch::Contains(path) && Catch::Contains("longer than 1048576 bytes"));
+  }
+  std::filesystem::remove_all(dir);
 }

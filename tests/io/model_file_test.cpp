@@ -3,9 +3,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sys/stat.h>
 
 #include "minidnn/sequential.hpp"
+#include "support/files.hpp"
+#include "support/memory_limit.hpp"
 #include "support/models.hpp"
 #include "support/paths.hpp"
 
@@ -203,4 +206,50 @@ TEST_CASE("Implausible sizes behind a valid checksum are refused with a clear me
   // The input shape (1, 12, 12) starts the payload: rank, then the dimensions.
   CHECK_THROWS_WITH(Sequential<float>::load(patched(model_file::kHeaderSize + 8, 1 << 30)),
                     Catch::Contains("bad.mdnn") && Catch::Contains("implausible input shape"));
+}
+
+// Without the header-first check the loader read the whole file first: 3.9 GB for a 2 GB sparse
+// file, std::bad_alloc for /dev/zero, and an unnamed basic_filebuf error for a directory.
+TEST_CASE("Hostile model files are refused from the header, in bounded memory", "[model_file]") {
+  const auto dir = test::scratch_dir("model_file_hostile");
+  auto model = small_model(1);
+  model.save(dir / "good.mdnn");
+  const std::string good = read_all(dir / "good.mdnn");
+  test::write_sparse_file(dir / "sparse.mdnn", std::uintmax_t(2) << 30);
+  // A true header that claims a 2 GiB payload, in a sparse file of that size whose payload is
+  // missing (a regular file) and in a short file.
+  std::string claim = good.substr(0, model_file::kHeaderSize);
+  const std::uint64_t two_gib = std::uint64_t(2) << 30;
+  std::memcpy(&claim[12], &two_gib, sizeof two_gib);
+  write_all(dir / "claims.mdnn", claim + "abc");
+  fs::create_directory(dir / "folder.mdnn");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {(dir / "sparse.mdnn").string(), "bad magic number"},
+      {"/dev/zero", "bad magic number"},
+      {(dir / "claims.mdnn").string(), "truncated: expected 2147483652 bytes after the header, found 3"},
+      {(dir / "folder.mdnn").string(), "it is a directory"},
+  };
+  for (const auto& [path, expected] : cases) {
+    INFO(path);
+    const auto run = test::run_with_memory_limit(std::size_t(256) << 20, [&] { Sequential<float>::load(path); });
+    CHECK(run.outcome == test::LimitedRun::error);
+    CHECK_THAT(run.message, Catch::Contains(path) && Catch::Contains(expected));
+  }
+  fs::remove_all(dir);
+}
+
+// A NaN or infinity behind a valid checksum used to load: `fer eval` printed "loss nan" and every
+// face came out Angry.
+TEST_CASE("Non-finite weights are refused at load, naming the layer and parameter", "[model_file]") {
+  const auto dir = test::scratch_dir("model_file_nonfinite");
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    auto model = small_model(1);
+    auto params = model.parameters();
+    params[2]->value[3] = bad;  // the first Dense layer's kernel (after Conv2D kernel and bias)
+    model.save(dir / "nan.mdnn");
+    CHECK_THROWS_WITH(Sequential<float>::load(dir / "nan.mdnn"),
+                      Catch::Contains("nan.mdnn") && Catch::Contains("layer 4 (Dense)") &&
+                          Catch::Contains("parameter '" + params[2]->name + "'") && Catch::Contains("non-finite") &&
+                          Catch::Contains("index 3"));
+  }
 }

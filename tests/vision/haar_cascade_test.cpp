@@ -12,6 +12,8 @@
 #include <tuple>
 
 #include "reference_file.hpp"
+#include "support/files.hpp"
+#include "support/memory_limit.hpp"
 #include "support/paths.hpp"
 
 using namespace minidnn;
@@ -361,4 +363,23 @@ TEST_CASE("the old opencv-haar-classifier format is read", "[vision][haar]") {
   // Every node has its own feature in the old format, and every tree its leaves.
   CHECK(old_format.features().size() == old_format.nodes().size());
   CHECK(old_format.leaves().size() == old_format.nodes().size() + old_format.trees().size());
+}
+
+// Without a cap the cascade loader read any file whole: /dev/zero ended in std::bad_alloc.
+TEST_CASE("huge, endless and directory cascade files are refused in bounded memory", "[vision][haar]") {
+  const auto dir = test::scratch_dir("haar_hostile");
+  test::write_sparse_file(dir / "sparse.xml", std::uintmax_t(2) << 30);
+  std::filesystem::create_directory(dir / "folder.xml");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {(dir / "sparse.xml").string(), "too large: 2147483648 bytes"},
+      {"/dev/zero", "too large: more than 67108864 bytes"},
+      {(dir / "folder.xml").string(), "it is a directory"},
+  };
+  for (const auto& [path, expected] : cases) {
+    INFO(path);
+    const auto run = test::run_with_memory_limit(std::size_t(256) << 20, [&] { HaarCascade::load(path); });
+    CHECK(run.outcome == test::LimitedRun::error);
+    CHECK_THAT(run.message, Contains(path) && Contains(expected));
+  }
+  std::filesystem::remove_all(dir);
 }

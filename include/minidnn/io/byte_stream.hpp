@@ -7,9 +7,11 @@
 /// plain end of file; here a stream that ends before its gzip trailer, or whose CRC/length does
 /// not match, is a minidnn::Error naming the file. Concatenated gzip members are read in turn.
 /// Needs zlib at link time (CMake: ZLIB::ZLIB).
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -25,7 +27,13 @@ class ByteStream {
  public:
   explicit ByteStream(const std::string& path, std::size_t chunk_bytes = 1 << 18) : path_(path) {
     file_ = std::fopen(path.c_str(), "rb");
-    if (!file_) fail(path, ": cannot open file for reading");
+    if (!file_) fail(path, ": cannot open file for reading: ", std::strerror(errno));
+    struct stat info {};
+    if (::fstat(::fileno(file_), &info) == 0 && S_ISDIR(info.st_mode)) {
+      std::fclose(file_);
+      file_ = nullptr;
+      fail(path, ": cannot read: it is a directory, not a file");
+    }
     compressed_input_.resize(chunk_bytes);
     fill_input();
     gzip_ = input_available_ >= 2 && compressed_input_[0] == 0x1f && compressed_input_[1] == 0x8b;
@@ -77,7 +85,8 @@ class ByteStream {
   void fill_input() {
     input_available_ = std::fread(compressed_input_.data(), 1, compressed_input_.size(), file_);
     input_position_ = 0;
-    if (input_available_ < compressed_input_.size() && std::ferror(file_)) fail(path_, ": read error");
+    if (input_available_ < compressed_input_.size() && std::ferror(file_))
+      fail(path_, ": read error: ", std::strerror(errno));
   }
 
   std::size_t read_plain(unsigned char* out, std::size_t count) {

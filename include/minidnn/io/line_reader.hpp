@@ -2,10 +2,13 @@
 /// \file
 /// LineReader: hands out the lines of a plain or gzip-compressed text file one at a time, with
 /// their 1-based line numbers, holding only a buffer of a few hundred kilobytes (plus the
-/// longest line) in memory. "\n" and "\r\n" line ends are both accepted; the end-of-line
+/// longest line) in memory. A line longer than `max_line_bytes` (1 MiB unless told otherwise) is
+/// an Error naming the file and line as soon as that many bytes have arrived without a newline,
+/// so a hostile file (one 1.5 GB line in a small .gz, /dev/zero) costs constant memory. "\n" and "\r\n" line ends are both accepted; the end-of-line
 /// characters are not part of the returned line. A final line without a newline is still a line.
 /// Needs zlib at link time (CMake: ZLIB::ZLIB), through ByteStream.
 #include <cstddef>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -17,8 +20,11 @@ namespace minidnn {
 
 class LineReader {
  public:
-  explicit LineReader(const std::string& path, std::size_t buffer_bytes = 1 << 18)
-      : stream_(path), buffer_(buffer_bytes < 16 ? 16 : buffer_bytes) {}
+  static constexpr std::size_t kDefaultMaxLineBytes = std::size_t(1) << 20;
+
+  explicit LineReader(const std::string& path, std::size_t buffer_bytes = 1 << 18,
+                      std::size_t max_line_bytes = kDefaultMaxLineBytes)
+      : stream_(path), buffer_(buffer_bytes < 16 ? 16 : buffer_bytes), max_line_bytes_(max_line_bytes) {}
 
   const std::string& path() const { return stream_.path(); }
   bool compressed() const { return stream_.compressed(); }
@@ -61,7 +67,10 @@ class LineReader {
       begin_ = 0;
       end_ = pending;
     }
-    if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+    if (pending > max_line_bytes_)
+      fail(path(), ":", line_number_ + 1, ": line longer than ", max_line_bytes_,
+           " bytes (no newline found); not a text file of this kind, or corrupt");
+    if (end_ == buffer_.size()) buffer_.resize(std::min(buffer_.size() * 2, max_line_bytes_ + 2));
     const std::size_t got = stream_.read(buffer_.data() + end_, buffer_.size() - end_);
     if (got == 0) at_end_ = true;
     end_ += got;
@@ -73,6 +82,7 @@ class LineReader {
   std::size_t end_ = 0;
   bool at_end_ = false;
   std::size_t line_number_ = 0;
+  std::size_t max_line_bytes_;
 };
 
 }  // namespace minidnn

@@ -20,10 +20,15 @@
 /// Integers are little-endian. Loading checks the magic, version, size and checksum before
 /// reading any field, and every field is bounds-checked, so a truncated, corrupt or foreign file
 /// is a minidnn::Error saying what is wrong, never garbage weights.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +46,8 @@ namespace model_file {
 constexpr char kMagic[4] = {'M', 'D', 'N', 'N'};
 constexpr std::uint32_t kVersion = 1;
 constexpr std::size_t kHeaderSize = 20;
+/// No model file's payload may be larger than this (1 TiB): keeps the size arithmetic exact.
+constexpr std::uint64_t kMaxPayloadBytes = std::uint64_t(1) << 40;
 
 /// What a model file holds, in memory.
 template <typename T>
@@ -156,27 +163,62 @@ void save(const std::filesystem::path& path, const Shape& input_shape,
 template <typename T>
 Contents<T> load(const std::filesystem::path& path) {
   const std::string what = path.string();
-  std::ifstream stream(path, std::ios::binary);
-  if (!stream) fail("cannot open model file ", what, ": ", std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
-  if (stream.bad()) fail("cannot read model file ", what);
-
-  if (bytes.size() < 4 || std::memcmp(bytes.data(), kMagic, 4) != 0)
+  // The 20-byte header is read and checked before anything else, and the payload's size is
+  // checked against the file's before it is read: a huge or endless file (a 2 GB sparse file,
+  // /dev/zero, a directory) is an error at once, in constant memory.
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) fail("cannot open model file ", what, ": ", std::strerror(errno));
+  struct Closer {
+    std::FILE* f;
+    ~Closer() { std::fclose(f); }
+  } closer{file};
+  struct stat info {};
+  const bool stat_ok = ::fstat(::fileno(file), &info) == 0;
+  if (stat_ok && S_ISDIR(info.st_mode)) fail("cannot read model file ", what, ": it is a directory, not a file");
+  char header_bytes[kHeaderSize];
+  const std::size_t header_got = std::fread(header_bytes, 1, kHeaderSize, file);
+  if (std::ferror(file)) fail("cannot read model file ", what, ": ", std::strerror(errno));
+  if (header_got < 4 || std::memcmp(header_bytes, kMagic, 4) != 0)
     fail(what, ": not a minidnn model file (bad magic number)");
-  if (bytes.size() < kHeaderSize) fail(what, ": truncated: the header is incomplete");
-  BinaryReader header(bytes.data() + 4, kHeaderSize - 4, what);
+  if (header_got < kHeaderSize) fail(what, ": truncated: the header is incomplete");
+  BinaryReader header(header_bytes + 4, kHeaderSize - 4, what);
   const auto version = header.read<std::uint32_t>("format version");
   if (version != kVersion)
     fail(what, ": unsupported format version ", version, " (this build reads version ", kVersion, ")");
   const auto scalar_size = header.read<std::uint32_t>("scalar size");
   if (scalar_size != 4 && scalar_size != 8) fail(what, ": invalid scalar size ", scalar_size);
   const auto payload_size = header.read<std::uint64_t>("payload size");
-  const std::size_t available = bytes.size() - kHeaderSize;
-  if (available < 4 || payload_size > available - 4)
-    fail(what, ": truncated: expected ", payload_size + 4, " bytes after the header, found ", available);
-  if (payload_size < available - 4)
-    fail(what, ": ", available - 4 - payload_size, " unexpected bytes after the model");
-  const char* payload = bytes.data() + kHeaderSize;
+  if (payload_size > kMaxPayloadBytes)
+    fail(what, ": implausible payload size ", payload_size, " bytes (at most ", kMaxPayloadBytes, ")");
+  if (stat_ok && S_ISREG(info.st_mode)) {
+    const std::uint64_t available = static_cast<std::uint64_t>(info.st_size) - kHeaderSize;
+    if (available < 4 || payload_size > available - 4)
+      fail(what, ": truncated: expected ", payload_size + 4, " bytes after the header, found ", available);
+    if (payload_size < available - 4)
+      fail(what, ": ", available - 4 - payload_size, " unexpected bytes after the model");
+  }
+  // Not a regular file (a pipe, a device): read what arrives, in steps, so memory follows the
+  // data actually there rather than the size the header claims.
+  std::string bytes;
+  {
+    constexpr std::size_t kStep = std::size_t(1) << 24;
+    const std::uint64_t wanted = payload_size + 4;
+    for (;;) {
+      const std::size_t before = bytes.size();
+      const std::uint64_t left = wanted + 1 - before;  // one more, to notice trailing bytes
+      const std::size_t step = static_cast<std::size_t>(std::min<std::uint64_t>(left, kStep));
+      if (step == 0) break;
+      bytes.resize(before + step);
+      const std::size_t got = std::fread(bytes.data() + before, 1, step, file);
+      bytes.resize(before + got);
+      if (std::ferror(file)) fail("cannot read model file ", what, ": ", std::strerror(errno));
+      if (got < step) break;
+    }
+    if (bytes.size() < wanted)
+      fail(what, ": truncated: expected ", wanted, " bytes after the header, found ", bytes.size());
+    if (bytes.size() > wanted) fail(what, ": unexpected bytes after the model");
+  }
+  const char* payload = bytes.data();
   std::uint32_t stored_crc;
   std::memcpy(&stored_crc, payload + payload_size, sizeof(stored_crc));
   if (crc32(payload, payload_size) != stored_crc) fail(what, ": corrupt: checksum mismatch");
@@ -219,6 +261,12 @@ Contents<T> load(const std::filesystem::path& path) {
       if (read_dims(in, "parameter shape") != p->dims)
         fail(what, ": layer ", i, " (", type, "): parameter '", name, "' has the wrong shape");
       read_values(in, scalar_size, p->value.data(), p->size(), type + " " + name);
+      // A NaN or infinity behind a valid checksum would make every prediction garbage (loss nan,
+      // every face the first class): refuse it here, naming where it is.
+      for (std::size_t k = 0; k < p->size(); ++k)
+        if (!std::isfinite(p->value[k]))
+          fail(what, ": layer ", i, " (", type, "): parameter '", name, "' holds a non-finite value (",
+               p->value[k], ") at index ", k, ": the model is broken (training diverged?)");
     }
     layer->read_state(in);
     contents.layers.push_back(std::move(layer));

@@ -6,14 +6,13 @@
 /// root, truncation) with a minidnn::Error naming the source and the line. Not supported, and
 /// rejected: DOCTYPE declarations and processing instructions other than the leading `<?xml ?>`.
 #include <cstddef>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "minidnn/core/error.hpp"
+#include "minidnn/io/read_file.hpp"
 
 namespace minidnn::io {
 
@@ -276,14 +275,13 @@ inline XmlDocument parse_xml(std::string_view text, std::string source = "<strin
   return detail::XmlParser(text, std::move(source)).parse();
 }
 
-/// Reads and parses an XML file; an unreadable file is an Error naming the path.
-inline XmlDocument load_xml(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open file for reading");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) fail(path, ": read error");
-  return parse_xml(buffer.str(), path);
+/// Largest XML file load_xml reads: OpenCV's biggest Haar cascade is about 2.6 MB.
+constexpr std::size_t kMaxXmlBytes = std::size_t(64) << 20;
+
+/// Reads and parses an XML file; an unreadable or oversized (over `max_bytes`) file is an Error
+/// naming the path and the reason.
+inline XmlDocument load_xml(const std::string& path, std::size_t max_bytes = kMaxXmlBytes) {
+  return parse_xml(read_file(path, max_bytes, "XML file"), path);
 }
 
 }  // namespace minidnn::io
