@@ -104,6 +104,18 @@ class Args {
                        std::to_string(max) + "], got '" + text + "'");
     return v;
   }
+  /// A number > 0 and <= max (a learning rate): the message states the open lower bound.
+  double get_positive_double(const std::string& name, double max) const {
+    const std::string text = get(name);
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(v > 0 && v <= max)) {
+      std::ostringstream range;
+      range << "greater than 0 and at most " << max;
+      throw UsageError(command_ + ": --" + name + " must be a number " + range.str() + ", got '" + text + "'");
+    }
+    return v;
+  }
   const std::vector<std::string>& positional() const { return positional_; }
 
   void print_help() const {

@@ -1,7 +1,12 @@
 #pragma once
 // What fer's subcommands share: emotion names, where the data comes from, which model to build,
 // which device runs the GEMMs, and small output helpers.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -32,7 +37,12 @@ struct DataSource {
 /// (said on stderr so nobody mistakes it).
 inline DataSource resolve_data(const Args& args, const char* command, const std::string& fallback = "") {
   DataSource source;
-  if (args.has("data")) source.path = args.get("data");
+  if (args.has("data")) {
+    source.path = args.get("data");
+    if (source.path.empty())
+      throw UsageError(std::string(command) + ": --data is empty: give a FER2013 CSV (.csv or .csv.gz), or leave --data "
+                       "out for the synthetic set");
+  }
   else if (const char* env = std::getenv("FER2013_CSV"); env && *env) source.path = env;
   else source.path = fallback;
   if (!source.synthetic() && !fs::exists(source.path))
@@ -97,6 +107,41 @@ inline void select_device(const std::string& device) {
 /// Creates the folder a file is written into.
 inline void ensure_parent(const fs::path& file) {
   if (file.has_parent_path()) fs::create_directories(file.parent_path());
+}
+
+/// Checks, before any work, that `folder` exists (creating it) and that a file can be written in
+/// it, by creating and removing a probe file: an unwritable place fails now, not after training.
+/// `what` says which option asked for it ("--out model.mdnn").
+inline void check_writable_folder(const fs::path& folder, const std::string& what) {
+  const fs::path dir = folder.empty() ? fs::path(".") : folder;
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) throw minidnn::Error("cannot create folder " + dir.string() + " (for " + what + "): " + error.message());
+  if (!fs::is_directory(dir)) throw minidnn::Error(dir.string() + " (for " + what + ") is not a folder");
+  const fs::path probe = dir / (".fer-write-probe-" + std::to_string(::getpid()));
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    throw minidnn::Error("cannot write in folder " + dir.string() + " (for " + what + "): " + std::strerror(err));
+  }
+  const bool wrote = ::write(fd, "x", 1) == 1;
+  const int write_error = errno;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  if (!wrote)
+    throw minidnn::Error("cannot write in folder " + dir.string() + " (for " + what + "): " + std::strerror(write_error));
+}
+
+/// Checks a file the command will write: named, not a folder, in a writable folder.
+inline void check_output_file(const std::string& path, const std::string& command, const std::string& option) {
+  const std::string what = option + " '" + path + "'";
+  if (path.empty()) throw UsageError(command + ": " + option + " is empty: give the file to write");
+  if (path.back() == '/')
+    throw UsageError(command + ": " + what + " names a folder: give a file name, e.g. " + path + "model.mdnn");
+  if (fs::is_directory(path))
+    throw UsageError(command + ": " + what + " is an existing folder: give a file name, e.g. " +
+                     (fs::path(path) / "model.mdnn").string());
+  check_writable_folder(fs::path(path).parent_path(), what);
 }
 
 }  // namespace fer

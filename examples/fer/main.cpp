@@ -1,8 +1,11 @@
 // fer: the Keras facial-expression-recognition tutorial as a command-line tool.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <string>
+#include <vector>
 
 #include "cli.hpp"
 #include "commands.hpp"
@@ -20,8 +23,9 @@ void print_usage() {
       "  eval      loss, accuracy, per-class report and confusion matrix of a model\n"
       "  predict   find faces in photos and classify their expressions\n"
       "  synth     write the embedded synthetic face set as a FER2013-format CSV\n\n"
-      "`fer COMMAND --help` describes each command. Data: --data FILE or FER2013_CSV; without either,\n"
-      "fer uses a synthetic set of drawn faces (and says so).");
+      "`fer help COMMAND` (or `fer COMMAND --help`) describes each command, `fer --version` the build.\n"
+      "Data: --data FILE or FER2013_CSV; without either, fer uses a synthetic set of drawn faces (and\n"
+      "says so).");
 }
 
 }  // namespace
@@ -29,6 +33,21 @@ void print_usage() {
 int main(int argc, char** argv) {
   // Line-buffered even into a pipe or log file, so progress shows up as it happens.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  // Past a file-size limit (ulimit -f) a write then fails with EFBIG, so a save cleans up and says
+  // why, instead of the process dying of SIGXFSZ with a temporary file left behind.
+  std::signal(SIGXFSZ, SIG_IGN);
+  if (argc >= 2 && (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "version"))) {
+    std::printf("fer %s (minidnn %s)\n", FER_VERSION, FER_VERSION);
+    return 0;
+  }
+  // `fer help COMMAND` is `fer COMMAND --help`.
+  std::vector<char*> help_argv;
+  if (argc == 3 && !std::strcmp(argv[1], "help")) {
+    static char help_flag[] = "--help";
+    help_argv = {argv[0], argv[2], help_flag, nullptr};
+    argc = 3;
+    argv = help_argv.data();
+  }
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     print_usage();
     return argc < 2 ? 2 : 0;
@@ -45,6 +64,10 @@ int main(int argc, char** argv) {
   } catch (const fer::UsageError& e) {
     std::fprintf(stderr, "%s\n  (try fer %s --help)\n", e.what(), command.c_str());
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "fer %s: error: out of memory (a file or option asked for more than this machine has)\n",
+                 command.c_str());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fer %s: error: %s\n", command.c_str(), e.what());
     return 1;

@@ -1,5 +1,12 @@
 // fer train: the tutorial's training run, with progress, history, curves, checkpoints and resume.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -33,6 +40,10 @@ struct RunState {
   std::string data;   // the FER2013 file trained on; empty: the synthetic set
   int train_rows = 0, val_rows = 0;  // 0: all
   int next_epoch = 0, next_batch = 0;
+  // Where the interrupted epoch (next_epoch, stopped before next_batch) had got to, so a resumed
+  // run reports the whole epoch: samples, running loss and accuracy, seconds spent.
+  int partial_samples = 0;
+  double partial_loss = 0.0, partial_accuracy = 0.0, partial_seconds = 0.0;
   std::vector<minidnn::EpochLogs> history;
 
   std::string to_metadata() const {
@@ -41,10 +52,15 @@ struct RunState {
     out << "fer_checkpoint=1\nmodel=" << model << "\nepochs=" << epochs << "\nbatch=" << batch << "\nlr=" << lr
         << "\nlr_schedule=" << lr_schedule << "\nseed=" << seed << "\naugment=" << augment << "\nshift=" << max_shift << "\ndata=" << data << "\ntrain_rows=" << train_rows
         << "\nval_rows=" << val_rows << "\nnext_epoch=" << next_epoch
-        << "\nnext_batch=" << next_batch << "\n";
-    for (const auto& e : history)
-      out << "history=" << e.epoch << "," << e.loss << "," << e.accuracy << "," << e.val_loss << ","
-          << e.val_accuracy << "," << e.seconds << "\n";
+        << "\nnext_batch=" << next_batch << "\npartial=" << partial_samples << "," << partial_loss << ","
+        << partial_accuracy << "," << partial_seconds << "\n";
+    // A row without validation leaves val_loss and val_accuracy empty.
+    for (const auto& e : history) {
+      out << "history=" << e.epoch << "," << e.loss << "," << e.accuracy << ",";
+      if (e.has_validation) out << e.val_loss << "," << e.val_accuracy;
+      else out << ",";
+      out << "," << e.seconds << "\n";
+    }
     return out.str();
   }
 
@@ -54,31 +70,74 @@ struct RunState {
     bool is_checkpoint = false;
     std::istringstream in(text);
     std::string line;
+    std::string key, value;
+    auto bad = [&](const std::string& why) -> minidnn::Error {
+      return minidnn::Error(file + ": checkpoint metadata: " + key + "=" + value + ": " + why);
+    };
+    // Whole-field numbers only: "12x" or an out-of-range value is an error naming the key.
+    auto to_long = [&](const std::string& text, long min, long max) {
+      char* end = nullptr;
+      errno = 0;
+      const long long v = std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || errno == ERANGE || v < min || v > max)
+        throw bad("expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+      return static_cast<long>(v);
+    };
+    auto to_double = [&](const std::string& text) {
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || !std::isfinite(v)) throw bad("expected a number");
+      return v;
+    };
+    auto fields = [&](const std::string& text, std::size_t count) {
+      std::vector<std::string> parts;
+      std::size_t from = 0;
+      for (;;) {
+        const auto comma = text.find(',', from);
+        parts.push_back(text.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+        if (comma == std::string::npos) break;
+        from = comma + 1;
+      }
+      if (parts.size() != count) throw bad("expected " + std::to_string(count) + " comma-separated fields");
+      return parts;
+    };
+    constexpr long kMaxInt = 2147483647;
     while (std::getline(in, line)) {
       const auto eq = line.find('=');
       if (eq == std::string::npos) continue;
-      const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+      key = line.substr(0, eq), value = line.substr(eq + 1);
       if (key == "fer_checkpoint") is_checkpoint = true;
       else if (key == "model") s.model = value;
-      else if (key == "epochs") s.epochs = std::stoi(value);
-      else if (key == "batch") s.batch = std::stoi(value);
-      else if (key == "lr") s.lr = std::stod(value);
+      else if (key == "epochs") s.epochs = static_cast<int>(to_long(value, 1, 100000));
+      else if (key == "batch") s.batch = static_cast<int>(to_long(value, 1, 65536));
+      else if (key == "lr") s.lr = to_double(value);
       else if (key == "lr_schedule") s.lr_schedule = value;
-      else if (key == "seed") s.seed = std::stoull(value);
+      else if (key == "seed") s.seed = static_cast<std::uint64_t>(to_long(value, 0, kMaxInt));
       else if (key == "augment") s.augment = value == "1";
-      else if (key == "shift") s.max_shift = std::stoi(value);
+      else if (key == "shift") s.max_shift = static_cast<int>(to_long(value, 0, 16));
       else if (key == "data") s.data = value;
-      else if (key == "train_rows") s.train_rows = std::stoi(value);
-      else if (key == "val_rows") s.val_rows = std::stoi(value);
-      else if (key == "next_epoch") s.next_epoch = std::stoi(value);
-      else if (key == "next_batch") s.next_batch = std::stoi(value);
-      else if (key == "history") {
+      else if (key == "train_rows") s.train_rows = static_cast<int>(to_long(value, 0, 1 << 30));
+      else if (key == "val_rows") s.val_rows = static_cast<int>(to_long(value, 0, 1 << 30));
+      else if (key == "next_epoch") s.next_epoch = static_cast<int>(to_long(value, 0, 100000));
+      else if (key == "next_batch") s.next_batch = static_cast<int>(to_long(value, 0, kMaxInt));
+      else if (key == "partial") {
+        const auto f = fields(value, 4);
+        s.partial_samples = static_cast<int>(to_long(f[0], 0, kMaxInt));
+        s.partial_loss = to_double(f[1]);
+        s.partial_accuracy = to_double(f[2]);
+        s.partial_seconds = to_double(f[3]);
+      } else if (key == "history") {
+        const auto f = fields(value, 6);
         minidnn::EpochLogs e;
-        char comma;
-        std::istringstream row(value);
-        row >> e.epoch >> comma >> e.loss >> comma >> e.accuracy >> comma >> e.val_loss >> comma >> e.val_accuracy >>
-            comma >> e.seconds;
-        e.has_validation = true;
+        e.epoch = static_cast<int>(to_long(f[0], 0, 100000));
+        e.loss = to_double(f[1]);
+        e.accuracy = to_double(f[2]);
+        e.has_validation = !f[3].empty();  // older checkpoints always wrote them
+        if (e.has_validation) {
+          e.val_loss = to_double(f[3]);
+          e.val_accuracy = to_double(f[4]);
+        }
+        e.seconds = to_double(f[5]);
         s.history.push_back(e);
       }
     }
@@ -92,8 +151,12 @@ void write_history_csv(const std::string& path, const std::vector<minidnn::Epoch
   out << "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n";
   char line[256];
   for (const auto& e : history) {
-    std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.2f\n", e.epoch + 1, e.loss, e.accuracy, e.val_loss,
-                  e.val_accuracy, e.seconds);
+    // Without validation data the val_ columns stay empty (not a misleading 0).
+    if (e.has_validation)
+      std::snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.2f\n", e.epoch + 1, e.loss, e.accuracy, e.val_loss,
+                    e.val_accuracy, e.seconds);
+    else
+      std::snprintf(line, sizeof line, "%d,%.6f,%.6f,,,%.2f\n", e.epoch + 1, e.loss, e.accuracy, e.seconds);
     out << line;
   }
   ensure_parent(path);
@@ -135,17 +198,60 @@ int run_train(int argc, char** argv) {
   const std::string out = args.get("out");
   const std::string checkpoint = out + ".ckpt";
   const std::string stem = stem_of(out);
-  ensure_parent(out);  // before training, so a bad --out fails now rather than after the first epoch
+  // Before loading data or training: a bad --out fails now rather than after the first epoch.
+  check_output_file(out, "fer train", "--out");
+  for (const std::string& file : {checkpoint, stem + ".history.csv", stem + ".curves.png"})
+    if (fs::is_directory(file)) throw UsageError("fer train: " + file + " (written beside --out) is a folder");
   const int threads = args.get_int("threads", 0, 1024);
   if (threads > 0) minidnn::set_num_threads(threads);
-  select_device(args.get("device"));
+  try {
+    select_device(args.get("device"));
+  } catch (const UsageError& e) {
+    throw UsageError(std::string("fer train: ") + e.what());
+  }
 
   RunState state;
   minidnn::Sequential<float> model;
   if (args.has("resume")) {
+    // The checkpoint fixes the run's recipe: a flag that disagrees with it is refused rather than
+    // silently ignored.
     std::string metadata;
-    model = minidnn::Sequential<float>::load(args.get("resume"), &metadata);
+    try {
+      model = minidnn::Sequential<float>::load(args.get("resume"), &metadata);
+    } catch (const minidnn::Error& e) {
+      throw minidnn::Error(std::string("cannot resume: ") + e.what());
+    }
     state = RunState::from_metadata(metadata, args.get("resume"));
+    std::vector<std::string> conflicts;
+    auto differs = [&](const char* flag, const std::string& stored) {
+      if (args.has(flag) && args.get(flag) != stored)
+        conflicts.push_back(std::string("--") + flag + " " + args.get(flag) + " (the checkpoint's: " + stored + ")");
+    };
+    auto differs_number = [&](const char* flag, double stored, const std::string& shown) {
+      if (!args.has(flag)) return;
+      char* end = nullptr;
+      const double given = std::strtod(args.get(flag).c_str(), &end);
+      if (*end != '\0' || given != stored)
+        conflicts.push_back(std::string("--") + flag + " " + args.get(flag) + " (the checkpoint's: " + shown + ")");
+    };
+    differs("model", state.model);
+    differs_number("batch", state.batch, std::to_string(state.batch));
+    {
+      std::ostringstream lr;
+      lr << state.lr;
+      differs_number("lr", state.lr, lr.str());
+    }
+    differs("lr-schedule", state.lr_schedule);
+    differs_number("seed", static_cast<double>(state.seed), std::to_string(state.seed));
+    if (args.flag_set("augment") && !state.augment) conflicts.push_back("--augment (the checkpoint trains without)");
+    if (args.has("shift") && state.augment) differs_number("shift", state.max_shift, std::to_string(state.max_shift));
+    if (args.has("shift") && !state.augment) conflicts.push_back("--shift (the checkpoint trains without --augment)");
+    if (!conflicts.empty()) {
+      std::string list;
+      for (const auto& c : conflicts) list += "\n  " + c;
+      throw UsageError("fer train: --resume continues the checkpoint's recipe; these options disagree with it:" +
+                       list + "\n  drop them (or start a new run without --resume)");
+    }
   }
   // A resumed run continues on the checkpoint's data and rows unless told otherwise.
   const DataSource source = resolve_data(args, "fer train", state.data);
@@ -155,8 +261,13 @@ int run_train(int argc, char** argv) {
   if (args.has("resume")) {
     if (!model.optimizer()) throw minidnn::Error(args.get("resume") + ": checkpoint holds no optimizer state");
     if (args.has("epochs")) state.epochs = args.get_int("epochs", 1, 100000);
-    std::printf("Resuming %s from epoch %d, batch %d (of %d epochs)\n", args.get("resume").c_str(),
-                state.next_epoch + 1, state.next_batch + 1, state.epochs);
+    if (state.next_epoch >= state.epochs) {
+      std::printf("Nothing to train: %s has finished %d of %d epochs (raise --epochs to train more)\n",
+                  args.get("resume").c_str(), state.next_epoch, state.epochs);
+    } else {
+      std::printf("Resuming %s from epoch %d, batch %d (of %d epochs)\n", args.get("resume").c_str(),
+                  state.next_epoch + 1, state.next_batch + 1, state.epochs);
+    }
   } else {
     state.model = args.get("model");
     state.epochs = args.get_int("epochs", 1, 100000);
@@ -169,14 +280,18 @@ int run_train(int argc, char** argv) {
       std::fprintf(stderr, "fer train: synthetic data: %s model, %d epochs, batch %d unless given\n", state.model.c_str(),
                    state.epochs, state.batch);
     }
-    state.lr = args.get_double("lr", 1e-12, 10.0);
+    state.lr = args.get_positive_double("lr", 10.0);
     state.lr_schedule = args.get("lr-schedule");
     if (state.lr_schedule != "constant" && state.lr_schedule != "cosine")
       throw UsageError("fer train: --lr-schedule must be constant or cosine, got '" + state.lr_schedule + "'");
     state.seed = static_cast<std::uint64_t>(args.get_int("seed", 0, 2147483647));
     state.augment = args.flag_set("augment");
     state.max_shift = args.get_int("shift", 0, 16);
-    model = make_model(state.model, state.seed);
+    try {
+      model = make_model(state.model, state.seed);
+    } catch (const UsageError& e) {
+      throw UsageError(std::string("fer train: --model: ") + e.what());
+    }
     model.compile(minidnn::Adam<float>(state.lr));
   }
 
@@ -200,6 +315,12 @@ int run_train(int argc, char** argv) {
   options.seed = state.seed;
   options.initial_epoch = state.next_epoch;
   options.initial_batch = state.next_batch;
+  if (state.next_batch > 0) {
+    options.initial_samples_seen = state.partial_samples;
+    options.initial_loss = state.partial_loss;
+    options.initial_accuracy = state.partial_accuracy;
+    options.initial_seconds = state.partial_seconds;
+  }
   if (data.public_test.size() > 0) {
     options.validation_x = &data.public_test.images;
     options.validation_y = &data.public_test.labels;
@@ -215,22 +336,36 @@ int run_train(int argc, char** argv) {
 
   std::string last_checkpoint = args.has("resume") ? args.get("resume") : "";
   int last_checkpoint_epoch = state.next_epoch;
+  int epochs_finished = 0;  // in this run
+  bool wrote_history = false;
   Progress progress(state.epochs, state.batch);
+  minidnn::BatchLogs last_batch;
+  const auto run_start = std::chrono::steady_clock::now();
+  auto epoch_start = run_start;
   options.on_batch_end = [&](const minidnn::BatchLogs& logs) {
+    last_batch = logs;
     progress.batch_done(logs);
     return !g_interrupted.load();
   };
+  auto write_history_files = [&] {
+    write_history_csv(stem + ".history.csv", state.history);
+    write_curves_chart(stem + ".curves.png", state.history,
+                       "Training curves (" + state.model + " model" + (state.augment ? ", augmented" : "") + ")");
+    wrote_history = true;
+  };
   options.on_epoch_end = [&](const minidnn::EpochLogs& e) {
+    ++epochs_finished;
     progress.epoch_done(e, data.training.size());
     state.history.push_back(e);
     state.next_epoch = e.epoch + 1;
     state.next_batch = 0;
+    state.partial_samples = 0;
+    state.partial_loss = state.partial_accuracy = state.partial_seconds = 0.0;
+    epoch_start = std::chrono::steady_clock::now();
     model.save(checkpoint, /*with_optimizer=*/true, state.to_metadata());
     last_checkpoint = checkpoint;
     last_checkpoint_epoch = state.next_epoch;
-    write_history_csv(stem + ".history.csv", state.history);
-    write_curves_chart(stem + ".curves.png", state.history,
-                       "Training curves (" + state.model + " model" + (state.augment ? ", augmented" : "") + ")");
+    write_history_files();
     return !g_interrupted.load();
   };
 
@@ -241,10 +376,14 @@ int run_train(int argc, char** argv) {
     history = model.fit(data.training.images, data.training.labels, options);
   } catch (const minidnn::Error& e) {
     // Nothing is saved from a failed step: the last checkpoint written (or resumed from) is intact.
-    throw minidnn::Error(std::string(e.what()) + "\n  " +
-                         (last_checkpoint.empty() ? "no epoch had finished, so no checkpoint was written"
-                                                  : "last checkpoint: " + last_checkpoint + " (after epoch " +
-                                                        std::to_string(last_checkpoint_epoch) + ")"));
+    std::string where;
+    if (!last_checkpoint.empty())
+      where = "last checkpoint: " + last_checkpoint + " (after epoch " + std::to_string(last_checkpoint_epoch) + ")";
+    else if (epochs_finished > 0)
+      where = "epoch " + std::to_string(epochs_finished) + " finished but its checkpoint could not be saved";
+    else
+      where = "no epoch had finished, so no checkpoint was written";
+    throw minidnn::Error(std::string(e.what()) + "\n  " + where);
   }
   std::signal(SIGINT, SIG_DFL);
 
@@ -252,15 +391,31 @@ int run_train(int argc, char** argv) {
     progress.interrupted();
     state.next_epoch = history.next_epoch;
     state.next_batch = history.next_batch;
+    if (state.next_batch > 0) {  // stopped mid-epoch: keep what the epoch had reached
+      state.partial_samples = last_batch.samples_seen;
+      state.partial_loss = last_batch.loss;
+      state.partial_accuracy = last_batch.accuracy;
+      state.partial_seconds =
+          (state.next_epoch == options.initial_epoch && epochs_finished == 0 ? options.initial_seconds : 0.0) +
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    }
     model.save(checkpoint, /*with_optimizer=*/true, state.to_metadata());
     std::fprintf(stderr, "fer train: interrupted; checkpoint saved to %s\n  continue with: fer train --resume %s --out %s\n",
                  checkpoint.c_str(), checkpoint.c_str(), out.c_str());
     return 130;
   }
 
-  model.save(out);
-  std::printf("Model written to %s\nHistory: %s.history.csv  Curves: %s.curves.png  Checkpoint: %s\n", out.c_str(),
-              stem.c_str(), stem.c_str(), checkpoint.c_str());
+  try {
+    model.save(out);
+  } catch (const minidnn::Error& e) {
+    throw minidnn::Error(std::string(e.what()) + "\n  the trained weights are in " +
+                         (last_checkpoint.empty() ? std::string("no file") : last_checkpoint));
+  }
+  // Only what this run wrote.
+  std::printf("Model written to %s\n", out.c_str());
+  if (wrote_history)
+    std::printf("History: %s.history.csv  Curves: %s.curves.png  Checkpoint: %s\n", stem.c_str(), stem.c_str(),
+                checkpoint.c_str());
   if (!state.history.empty() && state.history.back().has_validation)
     std::printf("Final PublicTest accuracy: %.4f (loss %.4f)\n", state.history.back().val_accuracy,
                 state.history.back().val_loss);

@@ -257,3 +257,38 @@ TEST_CASE("A non-finite loss stops fit naming epoch and batch; the last checkpoi
     REQUIRE(p[i] == at_checkpoint[i]);
   }
 }
+
+// Without the carried sums a resumed epoch's loss and accuracy covered only the batches run after
+// the resume (what `fer train --resume` after Ctrl-C wrote into history.csv).
+TEST_CASE("fit resumed mid-epoch with the interrupted epoch's sums reports the whole epoch", "[sequential]") {
+  Tensor<float> x;
+  std::vector<int> y;
+  test::bar_images(100, 3, 4, x, y);
+  FitOptions<float> options;
+  options.epochs = 2;
+  options.batch_size = 10;
+  Sequential<float> reference = softmax_regression(Adam<float>());
+  const History whole = reference.fit(x, y, options);
+  REQUIRE(whole.epochs.size() == 2);
+
+  Sequential<float> model = softmax_regression(Adam<float>());
+  BatchLogs last;
+  options.on_batch_end = [&](const BatchLogs& logs) {
+    last = logs;
+    return !(logs.epoch == 1 && logs.batch == 3);
+  };
+  const History first = model.fit(x, y, options);
+  REQUIRE(first.stopped);
+  options.on_batch_end = nullptr;
+  options.initial_epoch = first.next_epoch;
+  options.initial_batch = first.next_batch;
+  options.initial_samples_seen = last.samples_seen;
+  options.initial_loss = last.loss;
+  options.initial_accuracy = last.accuracy;
+  options.initial_seconds = 5.0;
+  const History rest = model.fit(x, y, options);
+  REQUIRE(rest.epochs.size() == 1);
+  CHECK(rest.epochs[0].loss == Approx(whole.epochs[1].loss).epsilon(1e-12));
+  CHECK(rest.epochs[0].accuracy == whole.epochs[1].accuracy);
+  CHECK(rest.epochs[0].seconds >= 5.0);
+}

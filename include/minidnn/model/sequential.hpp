@@ -208,6 +208,14 @@ class Sequential {
       double loss_sum = 0.0;
       long correct = 0;
       const int first_batch = epoch == options.initial_epoch ? options.initial_batch : 0;
+      auto epoch_start = start;
+      if (first_batch > 0 && options.initial_samples_seen > 0) {  // the interrupted epoch's sums so far
+        logs.samples_seen = options.initial_samples_seen;
+        loss_sum = options.initial_loss * options.initial_samples_seen;
+        correct = std::lround(options.initial_accuracy * options.initial_samples_seen);
+        epoch_start -= std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(options.initial_seconds));
+      }
       for (int b = first_batch; b < batches; ++b) {
         const int begin = b * options.batch_size;
         const int count = std::min(options.batch_size, n - begin);
@@ -245,7 +253,7 @@ class Sequential {
         epoch_logs.val_loss = v.loss;
         epoch_logs.val_accuracy = v.accuracy;
       }
-      epoch_logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      epoch_logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
       history.epochs.push_back(epoch_logs);
       history.next_epoch = epoch + 1;
       if (options.on_epoch_end && !options.on_epoch_end(epoch_logs)) {

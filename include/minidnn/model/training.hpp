@@ -53,6 +53,11 @@ struct FitOptions {
   std::uint64_t seed = 1;
   /// Where to start: lets a checkpointed run continue where it stopped.
   int initial_epoch = 0, initial_batch = 0;
+  /// With initial_batch > 0: what the interrupted epoch's earlier batches had reached (the last
+  /// BatchLogs before the stop, and the seconds spent), so the resumed epoch's loss, accuracy and
+  /// time cover the whole epoch rather than only the batches run after the resume.
+  int initial_samples_seen = 0;
+  double initial_loss = 0.0, initial_accuracy = 0.0, initial_seconds = 0.0;
   const Tensor<T>* validation_x = nullptr;
   const std::vector<int>* validation_y = nullptr;
   /// When set, the optimizer's learning rate is set to learning_rate(epoch) before each epoch

@@ -1,0 +1,185 @@
+// fer as a new user meets it: a bad --out fails before any work, --resume refuses flags that
+// disagree with its checkpoint, a file-size limit gives a message instead of SIGXFSZ, runs without
+// validation rows leave the val_ columns empty, and the messages name the file and the reason.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "minidnn/sequential.hpp"
+#include "support/files.hpp"
+#include "support/paths.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `fer ARGUMENTS` through the shell in `cwd` on the synthetic set (FER2013_CSV unset);
+// `prefix` runs first in the same shell (e.g. a ulimit).
+Run fer(const std::string& arguments, const fs::path& cwd, const std::string& prefix = "") {
+  const std::string command = "cd '" + cwd.string() + "' && unset FER2013_CSV && " + prefix + " '" FER_BINARY "' " +
+                              arguments + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  std::array<char, 4096> buffer;
+  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+const std::string kQuick = "--epochs 1 --train-rows 128 --val-rows 32 --threads 1";
+
+std::vector<std::string> lines_of(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("fer train checks --out before loading data or training", "[fer][cli]") {
+  const auto dir = minidnn::test::scratch_dir("fer_out_checks");
+  fs::create_directory(dir / "taken");
+  minidnn::test::write_file(dir / "afile", "x");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"''", "--out is empty"},
+      {"sub/", "names a folder"},
+      {"taken", "is an existing folder"},
+      {"afile/m.mdnn", "cannot create folder afile"},
+  };
+  for (const auto& [out, expected] : cases) {
+    const Run r = fer("train " + kQuick + " --out " + out, dir);
+    INFO(r.output);
+    CHECK(r.exit_code != 0);
+    CHECK_THAT(r.output, Catch::Contains(expected));
+    CHECK_THAT(r.output, !Catch::Contains("Loading") && !Catch::Contains("Epoch 1/"));
+  }
+  // An unwritable folder is found by a probe file (root may write anywhere: then not exercised).
+  fs::create_directory(dir / "readonly");
+  fs::permissions(dir / "readonly", fs::perms::owner_read | fs::perms::owner_exec);
+  if (::access((dir / "readonly").c_str(), W_OK) != 0) {
+    const Run r = fer("train " + kQuick + " --out readonly/m.mdnn", dir);
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Catch::Contains("cannot write in folder readonly") && Catch::Contains("Permission denied"));
+    CHECK_THAT(r.output, !Catch::Contains("Loading"));
+  } else {
+    WARN("running as root: the read-only folder case is not exercised");
+  }
+  fs::permissions(dir / "readonly", fs::perms::owner_all);
+}
+
+TEST_CASE("fer train under a file-size limit fails with a message and leaves no temporary file", "[fer][faults]") {
+  const auto dir = minidnn::test::scratch_dir("fer_fsize");
+  // dash and bash both accept `ulimit -f`; 64 blocks is 32-64 KiB, less than the checkpoint.
+  const Run r = fer("train " + kQuick + " --out m.mdnn", dir, "ulimit -f 64 &&");
+  INFO(r.output);
+  CHECK(r.exit_code == 1);  // was 153: killed by SIGXFSZ, no message
+  CHECK_THAT(r.output, Catch::Contains("m.mdnn.ckpt") && Catch::Contains("File too large") &&
+                           Catch::Contains("epoch 1 finished but its checkpoint could not be saved"));
+  for (const auto& entry : fs::directory_iterator(dir))
+    CHECK_THAT(entry.path().filename().string(), !Catch::Contains(".tmp-"));
+}
+
+TEST_CASE("fer train --resume refuses flags that disagree with the checkpoint and prints only what it wrote",
+          "[fer][cli]") {
+  const auto dir = minidnn::test::scratch_dir("fer_resume_flags");
+  Run r = fer("train " + kQuick + " --batch 64 --out m.mdnn", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  r = fer("train --resume m.mdnn.ckpt --batch 32 --lr 0.5 --model seed --augment --out n.mdnn", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--batch 32 (the checkpoint's: 64)") && Catch::Contains("--lr 0.5") &&
+                           Catch::Contains("--model seed (the checkpoint's: small)") && Catch::Contains("--augment"));
+  CHECK_FALSE(fs::exists(dir / "n.mdnn"));
+  // Agreeing values are fine; nothing left to train writes the model and says only that.
+  r = fer("train --resume m.mdnn.ckpt --batch 64 --model small --out n.mdnn", dir);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("Nothing to train") && Catch::Contains("Model written to n.mdnn"));
+  CHECK_THAT(r.output, !Catch::Contains("History:") && !Catch::Contains("n.mdnn.ckpt"));
+  CHECK(fs::exists(dir / "n.mdnn"));
+  CHECK_FALSE(fs::exists(dir / "n.history.csv"));
+  CHECK_FALSE(fs::exists(dir / "n.mdnn.ckpt"));
+
+  SECTION("a damaged checkpoint's metadata names the key and the file") {
+    std::string metadata;
+    auto model = minidnn::Sequential<float>::load(dir / "m.mdnn.ckpt", &metadata);
+    const auto at = metadata.find("batch=64");
+    REQUIRE(at != std::string::npos);
+    metadata.replace(at, 8, "batch=6x");
+    model.save(dir / "bad.ckpt", /*with_optimizer=*/true, metadata);
+    r = fer("train --resume bad.ckpt --out o.mdnn", dir);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Catch::Contains("bad.ckpt: checkpoint metadata: batch=6x: expected an integer"));
+    CHECK_THAT(r.output, !Catch::Contains("stoi"));
+  }
+}
+
+TEST_CASE("fer train without validation rows leaves the val_ columns empty, also after --resume", "[fer]") {
+  const auto dir = minidnn::test::scratch_dir("fer_no_validation");
+  Run r = fer("synth --out all.csv --count 350", dir);
+  REQUIRE(r.exit_code == 0);
+  {
+    std::ofstream training(dir / "train_only.csv");
+    for (const auto& line : lines_of(dir / "all.csv"))
+      if (line.find("PublicTest") == std::string::npos) training << line << "\n";
+  }
+  r = fer("train --data train_only.csv --model small --epochs 1 --batch 64 --threads 1 --out m.mdnn", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  r = fer("train --resume m.mdnn.ckpt --epochs 2 --threads 1 --out m.mdnn", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto history = lines_of(dir / "m.history.csv");
+  REQUIRE(history.size() == 3);
+  for (int row = 1; row <= 2; ++row) {
+    INFO(history[row]);
+    CHECK(history[row].find(",,,") != std::string::npos);  // loss,accuracy,,,seconds
+    CHECK(history[row].find("0.000000,0.000000") == std::string::npos);
+  }
+}
+
+TEST_CASE("fer: --version, help COMMAND, empty --data, and messages that name the problem", "[fer][cli]") {
+  const auto dir = minidnn::test::scratch_dir("fer_messages");
+  Run r = fer("--version", dir);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::StartsWith("fer 0.") || Catch::StartsWith("fer 1."));
+  r = fer("help train", dir);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::StartsWith("usage: fer train"));
+  r = fer("train --data ''", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--data is empty") && !Catch::Contains("SYNTHETIC"));
+  r = fer("train --lr 0", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--lr must be a number greater than 0"));
+  r = fer("train --device gpu", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("fer train: --device must be cpu, cuda or auto"));
+  r = fer("train --model big", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("fer train: --model: unknown model 'big'"));
+  fs::create_directory(dir / "folder");
+  r = fer("stats --data folder", dir);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("folder: cannot read: it is a directory"));
+  r = fer("eval --model folder", dir);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("folder: it is a directory"));
+  CHECK_THAT(r.output, !Catch::Contains("basic_filebuf"));
+}
