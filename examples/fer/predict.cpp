@@ -1,7 +1,11 @@
 // fer predict: finds the faces in photos (Haar cascade), classifies each one's expression, and
 // draws the result: an annotated copy of each photo and a probability chart per face.
 #include <cstdio>
-#include <sstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include <minidnn/fer/face_analysis.hpp>
 #include <minidnn/vision/haar_cascade.hpp>
@@ -19,19 +23,22 @@ using minidnn::fer::FaceResult;
 
 constexpr const char* kDefaultCascade = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt.xml";
 
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += c;
-    }
+// Output names from each photo's stem, made unique: a/photo.jpg and b/photo.png would otherwise
+// overwrite each other's pictures. The second becomes photo-2, and so on.
+std::vector<std::string> unique_stems(const std::vector<std::string>& paths) {
+  std::vector<std::string> stems;
+  std::set<std::string> taken;
+  for (const auto& path : paths) {
+    const std::string stem = fs::path(path).stem().string();
+    std::string name = stem;
+    for (int k = 2; taken.count(name); ++k) name = stem + "-" + std::to_string(k);
+    if (name != stem)
+      std::fprintf(stderr, "fer predict: %s: another photo is named '%s' too: its pictures are %s_*.png\n",
+                   path.c_str(), stem.c_str(), name.c_str());
+    taken.insert(name);
+    stems.push_back(name);
   }
-  return out;
+  return stems;
 }
 
 }  // namespace
@@ -40,8 +47,10 @@ int run_predict(int argc, char** argv) {
   Args args("fer predict", "fer predict --model MODEL [--cascade FILE] [--face-crops] [--json] [--out DIR] IMAGE...",
             "Finds every face in each photo (JPEG, PNG, BMP) with a Haar cascade, crops it as the tutorial does\n"
             "(grey, 48x48 by area averaging, [0, 1]) and prints its box, top emotion and the 7 probabilities.\n"
-            "Writes DIR/<photo>_annotated.png (boxes with their emotion) and DIR/<photo>_face<k>.png (the\n"
-            "probability chart of each face). With --face-crops each image is taken as one face as it is.");
+            "Faces are numbered in reading order (top to bottom, left to right) on the pictures, in the table\n"
+            "and in the JSON. Writes DIR/<photo>_annotated.png (numbered boxes with their emotion) and\n"
+            "DIR/<photo>_face<k>.png (the probability chart of face k); photos sharing a name get -2, -3, ...\n"
+            "With --face-crops each image is taken as one face as it is.");
   args.option("model", "FILE", "", "the trained model (required)")
       .option("cascade", "FILE", kDefaultCascade, "OpenCV Haar cascade XML")
       .flag("face-crops", "the images are face crops already: classify each whole image")
@@ -67,10 +76,10 @@ int run_predict(int argc, char** argv) {
   const bool json = args.flag_set("json");
 
   int failures = 0;
-  std::ostringstream json_out;
-  json_out << "[";
-  bool first_photo = true;
-  for (const std::string& path : args.positional()) {
+  nlohmann::json json_photos = nlohmann::json::array();
+  const std::vector<std::string> stems = unique_stems(args.positional());
+  for (std::size_t photo = 0; photo < args.positional().size(); ++photo) {
+    const std::string& path = args.positional()[photo];
     vision::Image image;
     try {
       image = vision::load_image(path);
@@ -80,18 +89,20 @@ int run_predict(int argc, char** argv) {
       continue;
     }
     const vision::GreyImage grey = vision::to_grey(image);
+    // Faces in reading order (FaceAnalyzer::analyze sorts them); face k is numbered k everywhere:
+    // on the picture, in the table, in the JSON and in the chart's file name.
     const std::vector<FaceResult> faces = crops ? analyzer.classify(grey, {{0, 0, grey.width, grey.height}})
                                                 : analyzer.analyze(grey, detect);
 
     // Pictures: the annotated photo and one chart per face.
-    const std::string stem = fs::path(path).stem().string();
+    const std::string& stem = stems[photo];
     vision::Image annotated = vision::to_rgb(image);
     const minidnn::viz::RgbView view(annotated.pixels.data(), annotated.width, annotated.height);
     const int thickness = std::max(2, std::min(annotated.width, annotated.height) / 250);
     std::vector<std::string> charts;
     for (std::size_t i = 0; i < faces.size(); ++i) {
       const FaceResult& f = faces[i];
-      const std::string label = std::string(kEmotionNames[f.emotion()]) + " " +
+      const std::string label = std::to_string(i + 1) + " " + kEmotionNames[f.emotion()] + " " +
                                 std::to_string(static_cast<int>(100 * f.scores[f.emotion()] + 0.5)) + "%";
       if (!crops) vision::draw_rectangle(annotated, f.box, {40, 220, 60}, thickness);
       minidnn::viz::LabelStyle style;
@@ -107,37 +118,40 @@ int run_predict(int argc, char** argv) {
     minidnn::viz::save_png(annotated_path, view);
 
     if (json) {
-      json_out << (first_photo ? "" : ",") << "\n  {\"image\": \"" << json_escape(path) << "\", \"annotated\": \""
-               << json_escape(annotated_path) << "\", \"faces\": [";
+      nlohmann::json photo_json = {{"image", path}, {"annotated", annotated_path}, {"faces", nlohmann::json::array()}};
       for (std::size_t i = 0; i < faces.size(); ++i) {
         const FaceResult& f = faces[i];
-        json_out << (i ? ", " : "") << "\n    {\"box\": [" << f.box.x << ", " << f.box.y << ", " << f.box.width << ", "
-                 << f.box.height << "], \"emotion\": \"" << kEmotionNames[f.emotion()] << "\", \"probabilities\": {";
-        for (int c = 0; c < kClasses; ++c)
-          json_out << (c ? ", " : "") << "\"" << kEmotionNames[c] << "\": " << f.scores[c];
-        json_out << "}, \"chart\": \"" << json_escape(charts[i]) << "\"}";
+        nlohmann::json probabilities = nlohmann::json::object();
+        for (int c = 0; c < kClasses; ++c) probabilities[kEmotionNames[c]] = f.scores[c];
+        photo_json["faces"].push_back({{"face", i + 1},
+                                       {"box", {f.box.x, f.box.y, f.box.width, f.box.height}},
+                                       {"emotion", kEmotionNames[f.emotion()]},
+                                       {"probabilities", probabilities},
+                                       {"chart", charts[i]}});
       }
-      json_out << (faces.empty() ? "" : "\n  ") << "]}";
-      first_photo = false;
+      json_photos.push_back(std::move(photo_json));
     } else {
       std::printf("%s: %zu face%s (annotated: %s)\n", path.c_str(), faces.size(), faces.size() == 1 ? "" : "s",
                   annotated_path.c_str());
       if (faces.empty()) std::printf("  no face found\n");
       else {
-        std::printf("  %-20s %-9s", "box (x,y,w,h)", "emotion");
+        std::printf("  %3s %-20s %-9s", "#", "box (x,y,w,h)", "emotion");
         for (int c = 0; c < kClasses; ++c) std::printf(" %8.8s", kEmotionNames[c]);
         std::printf("\n");
       }
-      for (const FaceResult& f : faces) {
+      for (std::size_t i = 0; i < faces.size(); ++i) {
+        const FaceResult& f = faces[i];
         char box[64];
         std::snprintf(box, sizeof box, "%d,%d,%d,%d", f.box.x, f.box.y, f.box.width, f.box.height);
-        std::printf("  %-20s %-9s", box, kEmotionNames[f.emotion()]);
+        std::printf("  %3zu %-20s %-9s", i + 1, box, kEmotionNames[f.emotion()]);
         for (float p : f.scores) std::printf(" %8.3f", p);
         std::printf("\n");
       }
     }
   }
-  if (json) std::printf("%s\n]\n", json_out.str().c_str());
+  // File names are bytes, not always UTF-8: invalid sequences become U+FFFD so the output stays
+  // valid JSON (RFC 8259 requires UTF-8).
+  if (json) std::printf("%s\n", json_photos.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   return failures ? 1 : 0;
 }
 

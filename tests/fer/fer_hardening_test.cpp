@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "minidnn/sequential.hpp"
 #include "support/files.hpp"
 #include "support/paths.hpp"
@@ -182,4 +184,52 @@ TEST_CASE("fer: --version, help COMMAND, empty --data, and messages that name th
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.output, Catch::Contains("folder: it is a directory"));
   CHECK_THAT(r.output, !Catch::Contains("basic_filebuf"));
+}
+
+// Photos with the same stem used to overwrite each other's pictures; a file name with bytes that
+// are not UTF-8 made --json print invalid JSON; faces had no numbers to match picture and table.
+TEST_CASE("fer predict: unique picture names, numbered faces in reading order, valid JSON for any file name",
+          "[fer][faces]") {
+  const auto photo = minidnn::test::shared_dir() / "data" / "faces" / "bbt4.jpg";
+  REQUIRE(fs::exists(photo));
+  const auto dir = minidnn::test::scratch_dir("fer_predict_names");
+  Run r = fer("train " + kQuick + " --out m.mdnn", dir);
+  REQUIRE(r.exit_code == 0);
+  fs::create_directories(dir / "a");
+  fs::create_directories(dir / "b");
+  fs::copy_file(photo, dir / "a" / "photo.jpg");
+  fs::copy_file(photo, dir / "b" / "photo.jpg");
+  const std::string latin1 = "caf\xe9.jpg";  // "café" in Latin-1: not UTF-8
+  fs::copy_file(photo, dir / latin1);
+
+  r = fer("predict --model m.mdnn --json --out p a/photo.jpg b/photo.jpg '" + latin1 + "'", dir);
+  REQUIRE(r.exit_code == 0);
+  const auto start = r.output.find("[\n");  // after the notes on stderr
+  REQUIRE(start != std::string::npos);
+  nlohmann::json photos;
+  REQUIRE_NOTHROW(photos = nlohmann::json::parse(r.output.substr(start)));  // strict, UTF-8 checked
+  REQUIRE(photos.size() == 3);
+  CHECK(photos[0]["annotated"] == "p/photo_annotated.png");
+  CHECK(photos[1]["annotated"] == "p/photo-2_annotated.png");
+  CHECK(photos[2]["image"] == "caf\xef\xbf\xbd.jpg");  // the stray byte shown as U+FFFD
+  CHECK(fs::exists(dir / "p" / "photo_annotated.png"));
+  CHECK(fs::exists(dir / "p" / "photo-2_annotated.png"));
+  CHECK(fs::exists(dir / "p" / "photo-2_face6.png"));
+  const auto& faces = photos[0]["faces"];
+  REQUIRE(faces.size() == 6);
+  for (std::size_t k = 0; k < faces.size(); ++k) {
+    CHECK(faces[k]["face"] == k + 1);
+    CHECK(faces[k]["chart"] == "p/photo_face" + std::to_string(k + 1) + ".png");
+  }
+  // Reading order: each face starts right of the previous one in its row, or lower down.
+  for (std::size_t k = 1; k < faces.size(); ++k) {
+    const int x0 = faces[k - 1]["box"][0], y0 = faces[k - 1]["box"][1], h0 = faces[k - 1]["box"][3];
+    const int x1 = faces[k]["box"][0], y1 = faces[k]["box"][1];
+    CHECK((x1 > x0 || y1 > y0 + h0 / 2));
+  }
+
+  r = fer("predict --model m.mdnn --out p a/photo.jpg b/photo.jpg", dir);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("b/photo.jpg: another photo is named 'photo' too: its pictures are photo-2_*.png"));
+  CHECK_THAT(r.output, Catch::Contains("  #") && Catch::Contains("\n    1 ") && Catch::Contains("\n    6 "));
 }
