@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -123,22 +124,34 @@ TEST_CASE("A save onto a full file system fails and keeps the old file", "[atomi
 }
 
 TEST_CASE("A save into a read-only directory fails and keeps the old file", "[atomic_file]") {
-  const auto dir = minidnn::test::scratch_dir("atomic_file_readonly");
+  // The child drops to an unprivileged user, who must be able to reach the folder. The build tree
+  // may sit below a folder only its owner can enter (a clone in a mode-0700 `mktemp -d` folder, a
+  // home directory), so the folder is one of our own below the system's temporary directory.
+  std::string base_name = (fs::temp_directory_path() / "minidnn-atomic-readonly-XXXXXX").string();
+  REQUIRE(::mkdtemp(base_name.data()) != nullptr);
+  const fs::path base = base_name;
+  ::chmod(base.c_str(), 0755);
+  const fs::path dir = base / "dir";
+  fs::create_directory(dir);
   write_file_atomically(dir / "model", "old contents");
   ::chmod(dir.c_str(), 0555);
   const int code = in_child([&] {
     // Root ignores permission bits: drop to an unprivileged user first.
     if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) return 77;
+    if (::access(dir.c_str(), X_OK) != 0) return 76;  // the temporary directory itself is out of reach
     if (::access(dir.c_str(), W_OK) == 0) return 77;
     return expect_failed_save(dir / "model", "new contents", "old contents", "Permission denied");
   });
   ::chmod(dir.c_str(), 0755);
-  if (code == 77) {
-    WARN("SKIPPED: could not make the directory read-only for this process");
+  const std::string after = minidnn::test::read_file(dir / "model");
+  fs::remove_all(base);
+  if (code == 77 || code == 76) {
+    WARN("SKIPPED: " << (code == 76 ? "an unprivileged user cannot reach " + base.string()
+                                     : std::string("could not make the directory read-only for this process")));
     return;
   }
   CHECK(code == 0);
-  CHECK(minidnn::test::read_file(dir / "model") == "old contents");
+  CHECK(after == "old contents");
 }
 
 TEST_CASE("A process killed during saves leaves the old or the new file, never a broken one", "[atomic_file]") {
