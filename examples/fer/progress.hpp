@@ -1,6 +1,7 @@
 #pragma once
 // Training progress: on a terminal a bar per epoch, redrawn in place, with ETA, images/s and the
-// running loss and accuracy; otherwise (a pipe, a log file) one plain line per epoch.
+// running loss and accuracy; otherwise (a pipe, a log file) one plain line per epoch, and a plain
+// progress line every `line_seconds` (10 s) within a long epoch, so a log never goes quiet.
 #include <unistd.h>
 
 #include <chrono>
@@ -22,22 +23,36 @@ inline std::string format_duration(double seconds) {
 class Progress {
  public:
   /// Construct right before training starts: the first epoch's clock starts here.
-  explicit Progress(int epochs, int batch_size)
-      : epochs_(epochs), batch_size_(batch_size), tty_(::isatty(1)), epoch_start_(std::chrono::steady_clock::now()) {}
+  explicit Progress(int epochs, int batch_size, double line_seconds = 10.0)
+      : epochs_(epochs),
+        batch_size_(batch_size),
+        tty_(::isatty(1)),
+        line_seconds_(line_seconds),
+        epoch_start_(std::chrono::steady_clock::now()),
+        last_line_(epoch_start_) {}
 
   void batch_done(const minidnn::BatchLogs& logs) {
-    if (!tty_) return;
     using clock = std::chrono::steady_clock;
     if (logs.epoch != current_epoch_) {
       current_epoch_ = logs.epoch;
       first_batch_ = logs.batch;  // not 0 when a resumed run starts mid-epoch
       started_ = true;
     }
-    const double elapsed = std::chrono::duration<double>(clock::now() - epoch_start_).count();
+    const auto now = clock::now();
+    const double elapsed = std::chrono::duration<double>(now - epoch_start_).count();
     const int done = logs.batch - first_batch_ + 1;
     const int left = logs.batches - logs.batch - 1;
     const double per_batch = elapsed / done;
     const double images_per_second = done * batch_size_ / std::max(elapsed, 1e-9);
+    if (!tty_) {
+      if (std::chrono::duration<double>(now - last_line_).count() < line_seconds_ || left == 0) return;
+      last_line_ = now;
+      std::printf("Epoch %d/%d  batch %d/%d  ETA %s  %.0f img/s  loss %.4f  acc %.4f\n", logs.epoch + 1, epochs_,
+                  logs.batch + 1, logs.batches, format_duration(left * per_batch).c_str(), images_per_second, logs.loss,
+                  logs.accuracy);
+      std::fflush(stdout);
+      return;
+    }
     constexpr int width = 28;
     const int filled = static_cast<int>(width * double(logs.batch + 1) / logs.batches);
     std::string bar(filled, '=');
@@ -56,7 +71,7 @@ class Progress {
     std::printf("\n");
     std::fflush(stdout);
     started_ = false;
-    epoch_start_ = std::chrono::steady_clock::now();
+    epoch_start_ = last_line_ = std::chrono::steady_clock::now();
   }
 
   /// Ends a bar left open by an interrupted epoch.
@@ -67,9 +82,10 @@ class Progress {
  private:
   int epochs_, batch_size_;
   bool tty_;
+  double line_seconds_;
   bool started_ = false;
   int current_epoch_ = -1, first_batch_ = 0;
-  std::chrono::steady_clock::time_point epoch_start_;
+  std::chrono::steady_clock::time_point epoch_start_, last_line_;
 };
 
 }  // namespace fer

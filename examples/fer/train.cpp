@@ -192,6 +192,7 @@ int run_train(int argc, char** argv) {
       .option("train-rows", "N", "0", "use only the first N Training rows (0: all; --resume keeps the run's)")
       .option("val-rows", "N", "0", "use only the first N PublicTest rows (0: all; --resume keeps the run's)")
       .option("threads", "N", "0", "CPU threads (0: OpenMP's default)")
+      .option("progress-every", "SECONDS", "10", "off a terminal: a progress line this often within an epoch")
       .option("device", "DEV", "cpu", "where GEMMs run: cpu, cuda or auto");
   if (!args.parse(argc, argv, 2)) return 0;
 
@@ -338,7 +339,7 @@ int run_train(int argc, char** argv) {
   int last_checkpoint_epoch = state.next_epoch;
   int epochs_finished = 0;  // in this run
   bool wrote_history = false;
-  Progress progress(state.epochs, state.batch);
+  Progress progress(state.epochs, state.batch, args.get_double("progress-every", 0.0, 86400.0));
   minidnn::BatchLogs last_batch;
   const auto run_start = std::chrono::steady_clock::now();
   auto epoch_start = run_start;

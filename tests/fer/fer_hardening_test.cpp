@@ -233,3 +233,56 @@ TEST_CASE("fer predict: unique picture names, numbered faces in reading order, v
   CHECK_THAT(r.output, Catch::Contains("b/photo.jpg: another photo is named 'photo' too: its pictures are photo-2_*.png"));
   CHECK_THAT(r.output, Catch::Contains("  #") && Catch::Contains("\n    1 ") && Catch::Contains("\n    6 "));
 }
+
+// Off a terminal, a long epoch used to print nothing until it ended.
+TEST_CASE("fer train off a terminal prints a progress line within an epoch", "[fer]") {
+  const auto dir = minidnn::test::scratch_dir("fer_progress_lines");
+  const Run r = fer("train " + kQuick + " --batch 16 --progress-every 0 --out p.mdnn", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("Epoch 1/1  batch 1/8  ETA ") && Catch::Contains("batch 7/8"));
+  CHECK_THAT(r.output, !Catch::Contains("\r"));  // plain lines, no bar redrawn in place
+}
+
+TEST_CASE("fer eval --split evaluates one split and reports macro and weighted averages", "[fer]") {
+  const auto dir = minidnn::test::scratch_dir("fer_eval_split");
+  Run r = fer("train " + kQuick + " --out m.mdnn", dir);
+  REQUIRE(r.exit_code == 0);
+  r = fer("eval --model m.mdnn --split PublicTest --out-dir e", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("PublicTest (1400 images)"));
+  CHECK_THAT(r.output, !Catch::Contains("Training (") && !Catch::Contains("PrivateTest ("));
+  CHECK(fs::exists(dir / "e" / "confusion_PublicTest.png"));
+  CHECK_FALSE(fs::exists(dir / "e" / "confusion_Training.png"));
+  // The averages, recomputed from the printed per-class rows (3 decimals each).
+  std::istringstream lines(r.output);
+  double sums[3] = {0, 0, 0}, weighted[3] = {0, 0, 0}, support_total = 0;
+  double printed_macro[3] = {-1, -1, -1}, printed_weighted[3] = {-1, -1, -1};
+  int classes = 0;
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string name;
+    fields >> name;
+    double v[4];
+    if (name == "macro") {
+      std::string avg;
+      fields >> avg >> printed_macro[0] >> printed_macro[1] >> printed_macro[2];
+    } else if (name == "weighted") {
+      fields >> printed_weighted[0] >> printed_weighted[1] >> printed_weighted[2];
+    } else if (fields >> v[0] >> v[1] >> v[2] >> v[3] && line.find("  ") == 0 && classes < 7) {
+      for (int k = 0; k < 3; ++k) sums[k] += v[k], weighted[k] += v[k] * v[3];
+      support_total += v[3];
+      ++classes;
+    }
+  }
+  REQUIRE(classes == 7);
+  CHECK(support_total == 1400);
+  for (int k = 0; k < 3; ++k) {
+    CHECK(printed_macro[k] == Approx(sums[k] / 7).margin(0.001));
+    CHECK(printed_weighted[k] == Approx(weighted[k] / support_total).margin(0.001));
+  }
+  r = fer("eval --model m.mdnn --split Validation", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--split must be Training, PublicTest, PrivateTest or all, got 'Validation'"));
+}
