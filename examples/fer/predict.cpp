@@ -68,10 +68,10 @@ int run_predict(int argc, char** argv) {
     detect.scale_factor = args.get_double("scale-factor", 1.0001, 4.0);
     detect.min_neighbors = args.get_int("min-neighbors", 0, 1000);
   }
+  const fs::path out_dir = args.get("out");
+  check_writable_folder(out_dir, "--out '" + out_dir.string() + "'");  // before the model and cascade load
   minidnn::fer::FaceAnalyzer analyzer(load_model(args.get("model")),
                                       crops ? vision::HaarCascade() : vision::HaarCascade::load(args.get("cascade")));
-  const fs::path out_dir = args.get("out");
-  fs::create_directories(out_dir);
   minidnn::viz::Font font;
   const bool json = args.flag_set("json");
 

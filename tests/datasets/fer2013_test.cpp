@@ -254,3 +254,11 @@ TEST_CASE("fer2013::load reads the shared FER2013 file with its published counts
   CHECK(std::equal(part.training.labels.begin(), part.training.labels.end(), data.training.labels.begin()));
   CHECK(std::equal(part.training.images.begin(), part.training.images.end(), data.training.images.begin()));
 }
+
+// A NUL byte in a field used to end the error message there (what() is a C string).
+TEST_CASE("fer2013::load shows control bytes in a field as \\xNN, so the message is whole") {
+  const auto dir = scratch_dir("fer2013_nul");
+  write_file(dir / "nul.csv", std::string("emo\0tion,pixels,Usage\n", 22));
+  CHECK_THROWS_WITH(minidnn::fer2013::load((dir / "nul.csv").string()),
+                    Catch::Contains("nul.csv:1") && Catch::Contains("found 'emo\\x00tion,pixels,Usage'"));
+}

@@ -184,6 +184,12 @@ TEST_CASE("fer: --version, help COMMAND, empty --data, and messages that name th
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.output, Catch::Contains("folder: it is a directory"));
   CHECK_THAT(r.output, !Catch::Contains("basic_filebuf"));
+  r = fer("synth --help", dir);
+  CHECK_THAT(r.output, Catch::Contains("gzip-compressed when FILE ends in .gz") && !Catch::Contains("not compressed"));
+  minidnn::test::write_file(dir / "afile", "x");
+  r = fer("predict --model no_such.mdnn --out afile photo.jpg", dir);  // the folder is checked first
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("afile (for --out 'afile')"));
 }
 
 // Photos with the same stem used to overwrite each other's pictures; a file name with bytes that

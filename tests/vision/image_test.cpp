@@ -246,3 +246,27 @@ TEST_CASE("load_image reads progressive JPEGs as their baseline originals", "[vi
     }
   }
 }
+
+// A 100000x100000 PNG header was "unknown image type" (stb's header reader refuses the size and
+// then tries every other format) while 20000x20000 got the size message; a truncated JPEG was
+// just "expected marker".
+TEST_CASE("load_image names a huge PNG's size and a truncated JPEG's problem", "[vision][image]") {
+  auto dir = test::scratch_dir("image_messages");
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+    return (dir / name).string();
+  };
+  auto be32 = [](std::uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; };
+  for (const std::uint32_t side : {20000u, 100000u}) {
+    const std::string png = write("huge" + std::to_string(side) + ".png",
+                                  std::string("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", 16) + be32(side) + be32(side) +
+                                      std::string("\x08\x02\0\0\0", 5) + std::string(4, '\0') + std::string(64, '\0'));
+    CHECK_THROWS_WITH(load_image(png), Catch::Matchers::Contains(png) &&
+                                           Catch::Matchers::Contains(std::to_string(side) + "x" + std::to_string(side)) &&
+                                           Catch::Matchers::Contains("more than the 67108864 pixels"));
+  }
+  const std::string jpeg = encode_jpeg(64, 64, 3);
+  const std::string cut = write("cut.jpg", jpeg.substr(0, jpeg.size() * 2 / 3));
+  CHECK_THROWS_WITH(load_image(cut), Catch::Matchers::Contains(cut) &&
+                                         Catch::Matchers::Contains("truncated or corrupt JPEG data"));
+}

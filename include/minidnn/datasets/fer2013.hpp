@@ -18,9 +18,11 @@
 #include <zlib.h>
 
 #include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <string>
@@ -69,10 +71,21 @@ inline std::string_view unquote(std::string_view s) {
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
   return s;
 }
-/// A field shown in an error message: quoted, cut short if long.
+/// A field shown in an error message: quoted, cut short if long, control bytes (a NUL among them,
+/// which would end the message early) written as \xNN.
 inline std::string shown(std::string_view s) {
-  if (s.size() > 40) return "'" + std::string(s.substr(0, 40)) + "...'";
-  return "'" + std::string(s) + "'";
+  std::string out = "'";
+  for (std::size_t i = 0; i < s.size() && i < 40; ++i) {
+    const auto byte = static_cast<unsigned char>(s[i]);
+    if (byte < 0x20 || byte == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+      out += escaped;
+    } else {
+      out += s[i];
+    }
+  }
+  return out + (s.size() > 40 ? "...'" : "'");
 }
 
 }  // namespace detail
@@ -286,10 +299,10 @@ class CsvWriter {
     const bool gz = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
     if (gz) {
       gz_ = gzopen(temp_path_.c_str(), "wb6");
-      if (!gz_) fail(path, ": cannot open for writing");
+      if (!gz_) fail(path, ": cannot open for writing: ", std::strerror(errno));
     } else {
       file_ = std::fopen(temp_path_.c_str(), "wb");
-      if (!file_) fail(path, ": cannot open for writing");
+      if (!file_) fail(path, ": cannot open for writing: ", std::strerror(errno));
     }
     put("emotion,pixels,Usage\n");
   }

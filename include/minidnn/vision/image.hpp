@@ -161,6 +161,48 @@ inline const char* png_problem(const unsigned char* p, std::size_t n) {
   return nullptr;
 }
 
+/// The size a PNG, BMP or JPEG header claims, read directly (0x0 when not found): stb's own header
+/// reader refuses sizes it will not decode with a misleading "unknown image type".
+inline void claimed_size(const unsigned char* p, std::size_t size, bool png, bool bmp, long long& width,
+                         long long& height) {
+  width = height = 0;
+  auto be32 = [&](std::size_t at) {
+    using Wide = long long;
+    return (Wide(p[at]) << 24) | (Wide(p[at + 1]) << 16) | (Wide(p[at + 2]) << 8) | Wide(p[at + 3]);
+  };
+  if (png) {
+    if (size >= 24 && std::memcmp(p + 12, "IHDR", 4) == 0) width = be32(16), height = be32(20);
+    return;
+  }
+  if (bmp) {
+    if (size >= 26) {
+      std::int32_t w, h;
+      std::memcpy(&w, p + 18, 4);
+      std::memcpy(&h, p + 22, 4);
+      width = std::llabs(static_cast<long long>(w)), height = std::llabs(static_cast<long long>(h));
+    }
+    return;
+  }
+  // JPEG: the first start-of-frame segment (SOF0-SOF15 but DHT, JPG and DAC), before any scan.
+  for (std::size_t pos = 2; pos + 4 <= size && p[pos] == 0xFF;) {
+    const unsigned char marker = p[pos + 1];
+    if (marker == 0xFF) {
+      ++pos;
+      continue;
+    }
+    if (marker == 0xDA || marker == 0xD9) return;
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+      pos += 2;
+      continue;
+    }
+    if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+      if (pos + 9 <= size) height = (p[pos + 5] << 8) | p[pos + 6], width = (p[pos + 7] << 8) | p[pos + 8];
+      return;
+    }
+    pos += 2 + ((std::size_t(p[pos + 2]) << 8) | p[pos + 3]);
+  }
+}
+
 }  // namespace detail
 
 /// Loads a JPEG, PNG or BMP image with its channels as stored (1 to 4), via stb_image.
@@ -203,6 +245,13 @@ inline Image load_image(const std::string& path) {
   const long long bytes_in_file = static_cast<long long>(size);
   const long long most_pixels = bmp ? 8 * bytes_in_file : jpeg ? 512 * bytes_in_file : 8256 * bytes_in_file;
   const int length = static_cast<int>(size);
+  {
+    long long claimed_width, claimed_height;
+    detail::claimed_size(data, size, png, bmp, claimed_width, claimed_height);
+    if (claimed_width * claimed_height > kMaxPixels)
+      fail(path, ": cannot load image: it is ", claimed_width, "x", claimed_height, ", more than the ", kMaxPixels,
+           " pixels this loader accepts");
+  }
   if (!stbi_info_from_memory(data, length, &width, &height, &channels)) {
     const char* reason = stbi_failure_reason();
     fail(path, ": cannot load image: ", reason ? reason : "unreadable header");
@@ -220,8 +269,11 @@ inline Image load_image(const std::string& path) {
   }
   stbi_uc* pixels = stbi_load_from_memory(data, length, &width, &height, &channels, 0);
   if (!pixels) {
+    // The header was fine, so the data is what is wrong; stb's reason ("expected marker") alone
+    // does not say so.
     const char* reason = stbi_failure_reason();
-    fail(path, ": cannot load image: ", reason ? reason : "unknown reason");
+    fail(path, ": cannot load image: truncated or corrupt ", jpeg ? "JPEG" : png ? "PNG" : "BMP",
+         " data (decoder: ", reason ? reason : "unknown reason", ")");
   }
   Image image;
   image.width = width;
