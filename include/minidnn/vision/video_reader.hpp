@@ -236,8 +236,8 @@ class VideoReader {
   }
 
   std::string decode_failure(const char* what, int code, std::int64_t pts = AV_NOPTS_VALUE) const {
-    return name_ + ": " + what + " error at " + time_text(pts) + " (frame " + std::to_string(next_index_) +
-           "): " + av_error_text(code) + "; the " + std::to_string(next_index_) + " frames before it were read";
+    return name_ + ": " + what + " error at " + time_text(pts) + ": " + av_error_text(code) + "; the " +
+           std::to_string(next_index_) + " frames before it were read";
   }
 
   bool stop(std::string error = "") {

@@ -56,7 +56,7 @@ class VideoWriter {
 
   /// "libx264" or "mpeg4".
   std::string encoder() const { return encoder_name_; }
-  bool copies_audio() const { return audio_in_ != nullptr; }
+  bool copies_audio() const { return copies_audio_; }
   /// Why the audio track is not copied ("" when it is, or when none was asked for).
   const std::string& audio_note() const { return audio_note_; }
 
@@ -183,6 +183,7 @@ class VideoWriter {
     audio_->time_base = audio_in_->streams[audio_index_]->time_base;
     audio_packet_ = av_packet_alloc();
     if (!audio_packet_) fail("cannot save to ", path_, ": out of memory");
+    copies_audio_ = true;
   }
 
   // Copies audio packets up to `until` (AV_TIME_BASE units), keeping the two streams interleaved.
@@ -262,7 +263,7 @@ class VideoWriter {
   SwsContext* scaler_ = nullptr;
   std::map<std::int64_t, std::int64_t> durations_;  // encoder pts -> frame duration, until its packet leaves
   std::int64_t last_pts_ = INT64_MIN;
-  bool finished_ = false;
+  bool finished_ = false, copies_audio_ = false;
 };
 
 }  // namespace minidnn::vision
