@@ -261,11 +261,25 @@ class VideoReader {
       error_ = decode_failure("converting", AVERROR(EINVAL), decoded_->best_effort_timestamp);
       return false;
     }
+    // swscale's SIMD writes whole vectors, past the end of a row: it converts into FFmpeg's own
+    // padded frame, and the rows are copied out (found by fuzzing: heap corruption at odd widths).
+    if (!rgb_) {
+      rgb_ = av_frame_alloc();
+      if (!rgb_) return false;
+      rgb_->format = AV_PIX_FMT_RGB24;
+      rgb_->width = info_.width;
+      rgb_->height = info_.height;
+      if (av_frame_get_buffer(rgb_, 64) < 0) {
+        error_ = name_ + ": out of memory for " + std::to_string(info_.width) + "x" + std::to_string(info_.height) + " frames";
+        return false;
+      }
+    }
+    sws_scale(scaler_, decoded_->data, decoded_->linesize, 0, height, rgb_->data, rgb_->linesize);
     if (frame.rgb.width != info_.width || frame.rgb.height != info_.height || frame.rgb.channels != 3)
       frame.rgb = Image(info_.width, info_.height, 3);
-    std::uint8_t* planes[4] = {frame.rgb.pixels.data(), nullptr, nullptr, nullptr};
-    int strides[4] = {3 * info_.width, 0, 0, 0};
-    sws_scale(scaler_, decoded_->data, decoded_->linesize, 0, height, planes, strides);
+    for (int y = 0; y < info_.height; ++y)
+      std::memcpy(frame.rgb.row(y), rgb_->data[0] + static_cast<std::ptrdiff_t>(y) * rgb_->linesize[0],
+                  static_cast<std::size_t>(3) * info_.width);
     std::int64_t pts = decoded_->best_effort_timestamp;
     if (pts == AV_NOPTS_VALUE) pts = last_pts_ + std::max<std::int64_t>(last_duration_, 1);
     frame.index = next_index_++;
@@ -283,6 +297,7 @@ class VideoReader {
   void close() {
     sws_freeContext(scaler_);
     scaler_ = nullptr;
+    av_frame_free(&rgb_);
     av_frame_free(&decoded_);
     av_packet_free(&packet_);
     avcodec_free_context(&codec_);
@@ -301,6 +316,7 @@ class VideoReader {
   AVCodecContext* codec_ = nullptr;
   AVPacket* packet_ = nullptr;
   AVFrame* decoded_ = nullptr;
+  AVFrame* rgb_ = nullptr;  // the conversion's padded output
   SwsContext* scaler_ = nullptr;
   VideoInfo info_;
   int stream_index_ = -1;

@@ -17,6 +17,7 @@ extern "C" {
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -39,6 +40,7 @@ class VideoWriter {
  public:
   VideoWriter(const std::string& path, int width, int height, const VideoWriterOptions& options = {})
       : path_(path), temp_(temp_name(path)), width_(width), height_(height), options_(options) {
+    if (av_log_get_level() > AV_LOG_FATAL) av_log_set_level(AV_LOG_FATAL);  // errors come back as codes
     try {
       open();
     } catch (...) {
@@ -66,15 +68,18 @@ class VideoWriter {
       fail(path_, ": frame of ", rgb.width, "x", rgb.height, "x", rgb.channels, " given to a ", width_, "x", height_,
            " RGB video");
     if (av_frame_make_writable(frame_) < 0) fail(path_, ": out of memory");
-    const std::uint8_t* planes[4] = {rgb.pixels.data(), nullptr, nullptr, nullptr};
-    const int strides[4] = {3 * width_, 0, 0, 0};
-    sws_scale(scaler_, planes, strides, 0, height_, frame_->data, frame_->linesize);
+    // swscale's SIMD reads whole vectors past a row's end: the rows go through a padded frame.
+    if (av_frame_make_writable(rgb_) < 0) fail(path_, ": out of memory");
+    for (int y = 0; y < height_; ++y)
+      std::memcpy(rgb_->data[0] + static_cast<std::ptrdiff_t>(y) * rgb_->linesize[0], rgb.row(y),
+                  static_cast<std::size_t>(3) * width_);
+    sws_scale(scaler_, rgb_->data, rgb_->linesize, 0, height_, frame_->data, frame_->linesize);
     const std::int64_t encoder_pts = av_rescale_q(pts, options_.time_base, encoder_->time_base);
     if (encoder_pts <= last_pts_) return;  // two input times that round to one encoder tick: keep the first
     last_pts_ = encoder_pts;
     frame_->pts = encoder_pts;
     durations_[encoder_pts] = av_rescale_q(duration, options_.time_base, encoder_->time_base);
-    copy_audio_until(av_rescale_q(pts, options_.time_base, AV_TIME_BASE_Q));
+    copy_audio_until(av_rescale_q(pts, options_.time_base, AVRational{1, AV_TIME_BASE}));
     encode(frame_);
   }
 
@@ -152,6 +157,12 @@ class VideoWriter {
     frame_->width = width_;
     frame_->height = height_;
     check(av_frame_get_buffer(frame_, 0), "allocating a frame");
+    rgb_ = av_frame_alloc();
+    if (!rgb_) fail("cannot save to ", path_, ": out of memory");
+    rgb_->format = AV_PIX_FMT_RGB24;
+    rgb_->width = width_;
+    rgb_->height = height_;
+    check(av_frame_get_buffer(rgb_, 64), "allocating a frame");
     scaler_ = sws_getContext(width_, height_, AV_PIX_FMT_RGB24, width_, height_, AV_PIX_FMT_YUV420P, SWS_BICUBIC,
                              nullptr, nullptr, nullptr);
     if (!scaler_) fail("cannot save to ", path_, ": no RGB to YUV conversion");
@@ -204,7 +215,7 @@ class VideoWriter {
         audio_pending_ = true;
       }
       const std::int64_t ts = audio_packet_->dts != AV_NOPTS_VALUE ? audio_packet_->dts : audio_packet_->pts;
-      if (ts != AV_NOPTS_VALUE && av_rescale_q(ts - start, in->time_base, AV_TIME_BASE_Q) > until) return;
+      if (ts != AV_NOPTS_VALUE && av_rescale_q(ts - start, in->time_base, AVRational{1, AV_TIME_BASE}) > until) return;
       if (audio_packet_->pts != AV_NOPTS_VALUE) audio_packet_->pts -= start;
       if (audio_packet_->dts != AV_NOPTS_VALUE) audio_packet_->dts -= start;
       av_packet_rescale_ts(audio_packet_, in->time_base, audio_->time_base);
@@ -235,6 +246,7 @@ class VideoWriter {
     sws_freeContext(scaler_);
     scaler_ = nullptr;
     av_frame_free(&frame_);
+    av_frame_free(&rgb_);
     av_packet_free(&packet_);
     av_packet_free(&audio_packet_);
     avcodec_free_context(&encoder_);
@@ -259,6 +271,7 @@ class VideoWriter {
   AVPacket* audio_packet_ = nullptr;
   bool audio_pending_ = false;
   AVFrame* frame_ = nullptr;
+  AVFrame* rgb_ = nullptr;  // padded copy of the input rows
   AVPacket* packet_ = nullptr;
   SwsContext* scaler_ = nullptr;
   std::map<std::int64_t, std::int64_t> durations_;  // encoder pts -> frame duration, until its packet leaves
