@@ -352,3 +352,21 @@ TEST_CASE("fer video: bad input gets a message naming the file, and no half-writ
   CHECK(last == kept - 1);
   CHECK_THAT(r.output, Catch::Contains("the " + std::to_string(kept) + " frames before it were read"));
 }
+
+TEST_CASE("fer video: --help and usage errors", "[fer][video]") {
+  const fs::path dir = minidnn::test::scratch_dir("fer_video_cli");
+  Run r = fer("video --help", dir);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("usage: fer video") && Catch::Contains("--every") && Catch::Contains("--smooth"));
+  r = fer("--help", dir);
+  CHECK_THAT(r.output, Catch::Contains("video"));
+  r = fer("video clip.mp4", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--model is required"));
+  r = fer("video --model m.mdnn --every 0 clip.mp4", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--every must be an integer in [1, 100000], got '0'"));
+  r = fer("video --model m.mdnn --smooth sometimes clip.mp4", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--smooth"));
+}
