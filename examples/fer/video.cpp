@@ -137,10 +137,10 @@ class VideoProgress {
     const double elapsed = seconds_since(start_), fps = done / std::max(elapsed, 1e-9);
     char eta[32] = "?";
     if (total_ > done && fps > 0) std::snprintf(eta, sizeof eta, "%s", format_duration((total_ - done) / fps).c_str());
-    if (tty_)
-      std::fprintf(stderr, "\rframe %lld/%lld  %.1f fps  ETA %s \033[K", done, total_, fps, eta);
-    else
-      std::fprintf(stderr, "frame %lld/%lld  %.1f fps  ETA %s\n", done, total_, fps, eta);
+    char of[32] = "";
+    if (total_ > 0) std::snprintf(of, sizeof of, "/%lld", std::max(total_, done));
+    std::fprintf(stderr, tty_ ? "\rframe %lld%s  %.1f fps  ETA %s \033[K" : "frame %lld%s  %.1f fps  ETA %s\n", done, of,
+                 fps, eta);
   }
   void end() {
     if (tty_) std::fprintf(stderr, "\r\033[K");
