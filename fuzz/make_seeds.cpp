@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#ifdef MINIDNN_SEEDS_WITH_VIDEO
+#include <minidnn/vision/video_writer.hpp>  // before the stb implementation: it includes stb too
+#endif
+
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb_image_write.h>
 
@@ -121,6 +125,26 @@ int main(int argc, char** argv) {
   write_image(out / "image", "rgb.bmp", 3, 5, 3);
   write_image(out / "image", "rgb.jpg", 9, 7, 3);
   write_image(out / "image", "grey.jpg", 8, 8, 1);
+
+#ifdef MINIDNN_SEEDS_WITH_VIDEO
+  // A few frames of a moving gradient in the containers and codecs fer video meets most.
+  for (const char* name : {"h264.mp4", "h264.mkv", "mpeg4.avi"}) {
+    fs::create_directories(out / "video_reader");
+    minidnn::vision::VideoWriterOptions options;
+    options.time_base = {1, 10};
+    options.frame_rate = {10, 1};
+    minidnn::vision::VideoWriter writer((out / "video_reader" / name).string(), 32, 24, options);
+    minidnn::vision::Image frame(32, 24, 3);
+    for (int t = 0; t < 4; ++t) {
+      for (std::size_t i = 0; i < frame.pixels.size(); ++i) frame.pixels[i] = static_cast<unsigned char>(i * 3 + t * 40);
+      writer.write(frame, t, 1);
+    }
+    writer.finish();
+  }
+  std::string y4m = "YUV4MPEG2 W8 H6 F10:1 Ip A1:1 C420jpeg\n";
+  for (int t = 0; t < 2; ++t) y4m += "FRAME\n" + std::string(8 * 6 * 3 / 2, static_cast<char>(60 + 50 * t));
+  write(out / "video_reader/two_frames.y4m", y4m);
+#endif
 
   std::printf("seed corpora written under %s\n", out.c_str());
   return 0;

@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(fer2013_csv idx model_file cascade_xml image)
+((${#targets[@]})) || targets=(fer2013_csv idx model_file cascade_xml image video_reader)
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 
 CXX=${FUZZ_CXX:-clang++} cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMINIDNN_BUILD_FUZZERS=ON \
@@ -30,7 +30,7 @@ cmake --build "$build" -j"$(nproc)" --target fuzz_make_seeds $(printf '%s_fuzzer
 max_len() {  # the longest input worth trying: a few FER2013 rows, a small model, a small image
   case $1 in
     fer2013_csv) echo 40000 ;;
-    model_file | image) echo 16384 ;;
+    model_file | image | video_reader) echo 16384 ;;
     *) echo 8192 ;;
   esac
 }

@@ -8,7 +8,8 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libeigen3-dev libstb-dev catch2 libbenchmark-dev
           zlib1g-dev libopenblas-dev fonts-dejavu-core opencv-data dataset-fashion-mnist
-          libjpeg-turbo-progs)  # jpegtran: the image tests make progressive JPEGs with it
+          libjpeg-turbo-progs  # jpegtran: the image tests make progressive JPEGs with it
+          libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg)  # fer video; its tests make videos with ffmpeg
 packages+=(nlohmann-json3-dev)  # JSON output of fer (predict --json)
 for option in "$@"; do
   case $option in

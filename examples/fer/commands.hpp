@@ -6,4 +6,5 @@ int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_predict(int argc, char** argv);
 int run_synth(int argc, char** argv);
+int run_video(int argc, char** argv);  // only with FER_HAS_VIDEO (FFmpeg found)
 }  // namespace fer

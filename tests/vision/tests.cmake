@@ -9,3 +9,10 @@ foreach(vision_test test_vision_image_test test_vision_integral_image_test test_
       MINIDNN_VISION_FIXTURES="${CMAKE_CURRENT_LIST_DIR}/fixtures")
   endif()
 endforeach()
+# The video tests need FFmpeg's libraries.
+if(TARGET minidnn::ffmpeg)
+  target_link_libraries(test_vision_video_reader_test PRIVATE minidnn::stb minidnn::ffmpeg)
+else()
+  set_target_properties(test_vision_video_reader_test PROPERTIES EXCLUDE_FROM_ALL ON)
+  set_tests_properties(vision.video_reader_test PROPERTIES DISABLED ON)
+endif()
