@@ -7,6 +7,8 @@
 #   baseline  the same program, MINIDNN_ISA=baseline
 #   torch     PyTorch at its best (as scripts/compare_speed.sh runs it)
 #   torch-avx2  PyTorch limited to AVX2 (DNNL_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2)
+#   reference   any other seed_model_speed binary, $REFERENCE_BIN (e.g. main's -march=native
+#               build, to check for a regression); add it to PATHS
 # Prints the medians over the rounds and the ratios against PyTorch as a markdown table.
 #
 #   ROUNDS=2 MIN_TIME=1 scripts/compare_isa_speed.sh
@@ -51,6 +53,7 @@ done
 run() {  # path mode
   local args=(--mode "$2" --threads "$THREADS" --batch "$BATCH" --min-time "$MIN_TIME")
   case $1 in
+    reference) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "${REFERENCE_BIN:?set REFERENCE_BIN}" "${args[@]}" ;;
     native) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "$NATIVE_BUILD/bench/seed_model_speed" "${args[@]}" ;;
     avx512|avx2|baseline) env MINIDNN_ISA="$1" OMP_NUM_THREADS="$THREADS" "$DEFAULT_BUILD/bench/seed_model_speed" "${args[@]}" ;;
     torch) env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" OPENBLAS_CORETYPE=SkylakeX \

@@ -18,7 +18,7 @@ static minidnn::cpu::Isa expected_isa() {
       flags = " " + line.substr(line.find(':') + 1) + " ";
       break;
     }
-  const auto has = [&](const char* f) { return flags.find(std::string(" ") + f + " ") != std::string::npos; };
+  [[maybe_unused]] const auto has = [&](const char* f) { return flags.find(std::string(" ") + f + " ") != std::string::npos; };
 #if defined(__x86_64__)
   if (has("avx512f") && has("avx512bw") && has("avx512dq") && has("avx512vl")) return minidnn::cpu::Isa::avx512;
   if (has("avx2") && has("fma")) return minidnn::cpu::Isa::avx2;

@@ -20,6 +20,9 @@
 #define MINIDNN_ISA_AVX2 0
 #define MINIDNN_ISA_BASELINE 0
 #if defined(__clang__)
+// A kernel file may hold nothing for a set (an AVX-512-only kernel's AVX2 copy is empty).
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpragma-clang-attribute"
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi,bmi2,f16c,popcnt,lzcnt"))), apply_to = function)
 #else
 #pragma GCC push_options
@@ -33,6 +36,7 @@
 #include MINIDNN_PER_ISA_FILE
 #if defined(__clang__)
 #pragma clang attribute pop
+#pragma clang diagnostic pop
 #else
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
@@ -47,6 +51,9 @@
 #define MINIDNN_ISA_AVX2 1
 #define MINIDNN_ISA_BASELINE 0
 #if defined(__clang__)
+// A kernel file may hold nothing for a set (an AVX-512-only kernel's AVX2 copy is empty).
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpragma-clang-attribute"
 #pragma clang attribute push(__attribute__((target("avx2,fma,bmi,bmi2,f16c,popcnt,lzcnt"))), apply_to = function)
 #else
 #pragma GCC push_options
@@ -55,6 +62,7 @@
 #include MINIDNN_PER_ISA_FILE
 #if defined(__clang__)
 #pragma clang attribute pop
+#pragma clang diagnostic pop
 #else
 #pragma GCC pop_options
 #endif

@@ -32,8 +32,9 @@ struct Simd {
   static Vec mul(Vec a, Vec b) { return a * b; }
   static Vec add(Vec a, Vec b) { return a + b; }
   static Vec sub(Vec a, Vec b) { return a - b; }
-  static Vec max(Vec a, Vec b) { return a < b ? b : a; }
-  static Vec min(Vec a, Vec b) { return b < a ? b : a; }
+  // b when either is NaN, as vmaxps / vminps: max(zero, x) passes a NaN x through.
+  static Vec max(Vec a, Vec b) { return a > b ? a : b; }
+  static Vec min(Vec a, Vec b) { return a < b ? a : b; }
 };
 
 #if MINIDNN_ISA_AVX512
