@@ -47,15 +47,18 @@ for p in $PATHS; do
   esac
   paths+=("$p")
 done
-[[ " ${paths[*]} " == *" native "* ]] && build "$NATIVE_BUILD" ON
-[[ " ${paths[*]} " == *" avx"* || " ${paths[*]} " == *" baseline "* ]] && build "$DEFAULT_BUILD" OFF
+# NATIVE_BIN / DEFAULT_BIN: already built programs to time instead (nothing is built then).
+if [[ -z ${NATIVE_BIN:-} && " ${paths[*]} " == *" native "* ]]; then build "$NATIVE_BUILD" ON; fi
+if [[ -z ${DEFAULT_BIN:-} && ( " ${paths[*]} " == *" avx"* || " ${paths[*]} " == *" baseline "* ) ]]; then build "$DEFAULT_BUILD" OFF; fi
+NATIVE_BIN=${NATIVE_BIN:-$NATIVE_BUILD/bench/seed_model_speed}
+DEFAULT_BIN=${DEFAULT_BIN:-$DEFAULT_BUILD/bench/seed_model_speed}
 
 run() {  # path mode
   local args=(--mode "$2" --threads "$THREADS" --batch "$BATCH" --min-time "$MIN_TIME")
   case $1 in
     reference) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "${REFERENCE_BIN:?set REFERENCE_BIN}" "${args[@]}" ;;
-    native) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "$NATIVE_BUILD/bench/seed_model_speed" "${args[@]}" ;;
-    avx512|avx2|baseline) env MINIDNN_ISA="$1" OMP_NUM_THREADS="$THREADS" "$DEFAULT_BUILD/bench/seed_model_speed" "${args[@]}" ;;
+    native) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "$NATIVE_BIN" "${args[@]}" ;;
+    avx512|avx2|baseline) env MINIDNN_ISA="$1" OMP_NUM_THREADS="$THREADS" "$DEFAULT_BIN" "${args[@]}" ;;
     torch) env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" OPENBLAS_CORETYPE=SkylakeX \
              "$PYTHON" bench/pytorch_seed_model.py "${args[@]}" ;;
     torch-avx2) env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" OPENBLAS_CORETYPE=Haswell \
