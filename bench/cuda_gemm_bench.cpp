@@ -31,7 +31,7 @@ int main() {
 #include <string>
 #include <vector>
 
-#include "minidnn/backend/cpu_gemm.hpp"
+#include "minidnn/ops/gemm/cpu_gemm.hpp"
 #include "minidnn/backend/cuda_gemm.hpp"
 #include "minidnn/core/error.hpp"
 #include "minidnn/core/random.hpp"

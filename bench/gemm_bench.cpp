@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "minidnn/backend/gemm.hpp"
+#include "minidnn/ops/gemm.hpp"
 #include "minidnn/core/aligned_vector.hpp"
 #include "minidnn/core/parallel.hpp"
 

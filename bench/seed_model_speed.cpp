@@ -116,8 +116,9 @@ void report(const std::string& mode, int batch, int threads, const std::vector<d
   const double fastest = *std::min_element(times.begin(), times.end());
   std::printf(
       "{\"impl\": \"minidnn\", \"mode\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %zu, "
-      "\"ms_per_batch\": %.4f, \"ms_min\": %.4f, \"images_per_s\": %.2f}\n",
-      mode.c_str(), batch, threads, times.size(), med * 1e3, fastest * 1e3, batch / med);
+      "\"ms_per_batch\": %.4f, \"ms_min\": %.4f, \"images_per_s\": %.2f, \"isa\": \"%s\"}\n",
+      mode.c_str(), batch, threads, times.size(), med * 1e3, fastest * 1e3, batch / med,
+      cpu::isa_name(cpu::active_isa()));
   std::fflush(stdout);
 }
 

@@ -1,4 +1,4 @@
-// Fuzzes the model-file loader (io/model_file.hpp via Sequential::load) and, for files it accepts,
+// Fuzzes the model-file loader (model/model_file.hpp via Sequential::load) and, for files it accepts,
 // one forward pass of the loaded model.
 //
 // A mutated file almost always fails the CRC-32, which would keep the fuzzer at the door; so

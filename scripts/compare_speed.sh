@@ -34,7 +34,8 @@ done
 [[ -f $JEMALLOC ]] || { echo "compare_speed: $JEMALLOC is missing (apt-get install libjemalloc2)" >&2; exit 1; }
 
 if [[ ${TABLE_ONLY:-0} != 1 ]]; then
-# Our timing program, built (Release, -march=native) if needed.
+# Our timing program, built if needed (Release, default flags: the kernels pick the CPU's best
+# instruction set at run time; scripts/compare_isa_speed.sh compares the paths and -march=native).
 if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMINIDNN_BUILD_BENCH=ON \
         -DMINIDNN_BUILD_TESTS=OFF -DMINIDNN_BUILD_EXAMPLES=OFF >/dev/null

@@ -24,9 +24,9 @@ TEST_CASE("CUDA GEMM backend") {
 #include <memory>
 #include <vector>
 
-#include "minidnn/backend/cpu_gemm.hpp"
+#include "minidnn/ops/gemm/cpu_gemm.hpp"
 #include "minidnn/backend/cuda_gemm.hpp"
-#include "minidnn/backend/gemm.hpp"
+#include "minidnn/ops/gemm.hpp"
 #include "minidnn/core/error.hpp"
 #include "minidnn/core/random.hpp"
 #include "minidnn/models/fer_tutorial.hpp"

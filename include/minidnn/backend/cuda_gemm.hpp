@@ -21,7 +21,7 @@
 #include <memory>
 #include <string>
 
-#include "minidnn/backend/gemm.hpp"
+#include "minidnn/ops/gemm.hpp"
 
 namespace minidnn::cuda {
 

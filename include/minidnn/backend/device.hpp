@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "minidnn/backend/gemm.hpp"
+#include "minidnn/ops/gemm.hpp"
 #include "minidnn/core/error.hpp"
 #ifdef MINIDNN_HAVE_CUDA
 #include "minidnn/backend/cuda_gemm.hpp"

@@ -2,11 +2,11 @@
 /// \file
 /// AvgPool2D: the mean of each pool window (valid padding, so every window is full and the
 /// divisor is always pool_h * pool_w, as Keras). Float sums separably where it can
-/// (ops/separable_pool.hpp), in another order than the window loop: equal to rounding.
+/// (ops/pool/avg_pool.hpp), in another order than the window loop: equal to rounding.
 #include <type_traits>
 
 #include "minidnn/layers/pool2d.hpp"
-#include "minidnn/ops/separable_pool.hpp"
+#include "minidnn/ops/pool/avg_pool.hpp"
 
 namespace minidnn {
 
@@ -70,23 +70,8 @@ class AvgPool2D : public Pool2D<T> {
 
   // Averages one input plane into one output plane.
   void average_plane(const T* x, T* y) const {
-    const int iw = this->input_shape().width(), oh = this->output_shape().height(), ow = this->output_shape().width();
-    const int ph = this->pool_.h, pw = this->pool_.w, sh = this->strides_.h, sw = this->strides_.w;
-    const T scale = T(1) / T(ph * pw);
-#if defined(__AVX512F__)
-    if constexpr (std::is_same_v<T, float>)
-      if (separable_pool_plane_avx512<WindowSum>(x, y, iw, oh, ow, ph, pw, sh, sw, scale)) return;
-#endif
-    for (int oy = 0; oy < oh; ++oy) {
-      for (int ox = 0; ox < ow; ++ox) {
-        T sum = T(0);
-        for (int i = 0; i < ph; ++i) {
-          const T* row = x + (oy * sh + i) * iw + ox * sw;
-          for (int j = 0; j < pw; ++j) sum += row[j];
-        }
-        y[oy * ow + ox] = sum * scale;
-      }
-    }
+    avg_pool_plane(x, y, this->input_shape().width(), this->output_shape().height(), this->output_shape().width(),
+                   this->pool_.h, this->pool_.w, this->strides_.h, this->strides_.w);
   }
 };
 

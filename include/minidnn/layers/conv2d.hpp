@@ -2,8 +2,8 @@
 /// \file
 /// Conv2D: 2-D convolution (cross-correlation, as Keras) over NCHW batches, with an optional
 /// fused ReLU. 3x3 stride-1 convolutions run by Winograd F(4x4, 3x3), F(3x3, 3x3) or F(2x2, 3x3)
-/// (ops/winograd.hpp: 4x, 3.24x or 2.25x fewer multiplications), convolutions with few inputs per output
-/// by a direct forward (ops/direct_conv.hpp); all others, or any on request (ConvAlgorithm), by
+/// (ops/conv/winograd.hpp: 4x, 3.24x or 2.25x fewer multiplications), convolutions with few inputs per output
+/// by a direct forward (ops/conv/direct.hpp); all others, or any on request (ConvAlgorithm), by
 /// im2col + GEMM as below.
 ///
 /// Per sample n, with P = out_h*out_w output positions and K = C*kh*kw:
@@ -28,24 +28,24 @@
 #include <utility>
 #include <vector>
 
-#include "minidnn/backend/gemm.hpp"
+#include "minidnn/ops/gemm.hpp"
 #include "minidnn/core/initializers.hpp"
 #include "minidnn/core/parallel.hpp"
-#include "minidnn/layers/activation.hpp"
+#include "minidnn/ops/activation.hpp"
 #include "minidnn/layers/layer.hpp"
 #include "minidnn/layers/size2.hpp"
-#include "minidnn/ops/direct_conv.hpp"
-#include "minidnn/ops/im2col.hpp"
+#include "minidnn/ops/conv/direct.hpp"
+#include "minidnn/ops/conv/im2col.hpp"
 #include "minidnn/ops/row_sums.hpp"
-#include "minidnn/ops/winograd.hpp"
+#include "minidnn/ops/conv/winograd.hpp"
 
 namespace minidnn {
 
 /// How a Conv2D computes:
 /// - `winograd`, `winograd_3x3`, `winograd_4x4`: Winograd F(2x2, 3x3), F(3x3, 3x3), F(4x4, 3x3)
-///   (ops/winograd.hpp), for 3x3 kernels at stride 1; `automatic` takes the one with the fewest
+///   (ops/conv/winograd.hpp), for 3x3 kernels at stride 1; `automatic` takes the one with the fewest
 ///   multiplications for the output size (see Conv2D::cheapest_winograd);
-/// - `direct`: a forward that reads the input in place (ops/direct_conv.hpp), for stride 1, no
+/// - `direct`: a forward that reads the input in place (ops/conv/direct.hpp), for stride 1, no
 ///   padding and at most 32 inputs per output (the seed model's conv1); backward by im2col;
 /// - `im2col`: im2col + GEMM, for anything.
 /// `automatic` takes the first that applies, Winograd only when the batch has enough output

@@ -7,9 +7,9 @@
 ///   backward:  dkernel = x^T * dy,  dbias = column sums of dy,  dx = dy * kernel^T
 #include <string>
 
-#include "minidnn/backend/gemm.hpp"
+#include "minidnn/ops/gemm.hpp"
 #include "minidnn/core/initializers.hpp"
-#include "minidnn/layers/activation.hpp"
+#include "minidnn/ops/activation.hpp"
 #include "minidnn/layers/layer.hpp"
 
 namespace minidnn {

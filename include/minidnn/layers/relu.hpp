@@ -3,7 +3,7 @@
 /// ReLU: max(x, 0) element-wise, as a layer of its own (Conv2D and Dense can also fuse it).
 #include <string>
 
-#include "minidnn/layers/activation.hpp"
+#include "minidnn/ops/activation.hpp"
 #include "minidnn/layers/layer.hpp"
 
 namespace minidnn {

@@ -31,7 +31,7 @@
 
 #include "minidnn/core/aligned_vector.hpp"
 #include "minidnn/core/parallel.hpp"
-#include "minidnn/io/model_file.hpp"
+#include "minidnn/model/model_file.hpp"
 #include "minidnn/layers/layer.hpp"
 #include "minidnn/layers/softmax.hpp"
 #include "minidnn/losses/categorical_crossentropy.hpp"

@@ -1,4 +1,4 @@
-#pragma once
+// No include guard: compiled once per instruction set by ops/gemm/cpu_gemm.hpp.
 /// \file
 /// The GEMM micro-kernel: one register tile of C (up to Simd::rows x Simd::vectors vectors),
 /// updated as  C = alpha * A_tile * B_panel + beta * C  over a slice of k.
@@ -8,14 +8,7 @@
 ///   k-major   A(i, k) = a[k * a_stride + i]   (A stored transposed, or a packed A panel)
 ///   row-major A(i, k) = a[i * a_stride + k]   (A stored as is: one stream per row)
 /// Each A value is broadcast to a full vector and multiplied into every B vector of its row.
-#include <cstddef>
-
-#include "minidnn/backend/cpu_gemm_simd.hpp"
-
-namespace minidnn::cpu {
-
-/// How the micro-kernel finds A(i, k); see the file comment.
-enum class ALayout { k_major, row_major };
+namespace minidnn::cpu::MINIDNN_ISA_NS {
 
 /// Updates a rows x (vectors * width) tile of C (the last vector masked by `last_mask`).
 /// With beta == 0, C is written without being read.
@@ -116,4 +109,4 @@ class MicroKernelTable {
   }
 };
 
-}  // namespace minidnn::cpu
+}  // namespace minidnn::cpu::MINIDNN_ISA_NS

@@ -2,7 +2,7 @@
 
 #include "minidnn/core/random.hpp"
 #include "minidnn/core/tensor.hpp"
-#include "minidnn/ops/winograd.hpp"
+#include "minidnn/ops/conv/winograd.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -150,7 +150,7 @@ TEST_CASE("transform_kernel computes G g G^T at the given stride", "[winograd]")
     std::vector<double> flat;
     for (const auto& row : g) flat.insert(flat.end(), row.begin(), row.end());
     std::vector<double> u(16 * stride, kSentinel);
-    winograd::transform_kernel(flat.data(), u.data(), stride);
+    winograd::F2x2::transform_kernel(flat.data(), u.data(), stride);
 
     const Mat expected = kG * g * transpose(kG);
     const Mat actual = read_positions(u.data(), stride);
@@ -171,7 +171,7 @@ TEST_CASE("kernel_gradient computes G^T dU G reading dU at the given stride", "[
     for (int i = 0; i < 4; ++i)
       for (int k = 0; k < 4; ++k) du[(4 * i + k) * stride] = dU[i][k];
     double dg[9];
-    winograd::kernel_gradient(du.data(), stride, dg);
+    winograd::F2x2::kernel_gradient(du.data(), stride, dg);
 
     const Mat expected = transpose(kG) * dU * kG;
     for (int i = 0; i < 3; ++i)
@@ -209,7 +209,7 @@ TEST_CASE("pad_plane + transform_input give B^T d B of every tile's patch", "[wi
     // A stride larger than the tile count: the gap after each position must stay untouched.
     const std::ptrdiff_t stride = t.tiles() + 3;
     std::vector<double> v(16 * stride, kSentinel);
-    winograd::transform_input(t, padded.data(), v.data(), stride);
+    winograd::F2x2::transform_input(t, padded.data(), v.data(), stride);
 
     for (int ty = 0; ty < t.tiles_h; ++ty)
       for (int tx = 0; tx < t.tiles_w; ++tx) {
@@ -235,9 +235,9 @@ TEST_CASE("transform_input_adjoint is the adjoint of transform_input and adds on
     const std::vector<double> dv = random_vector(rng, 16 * stride);
 
     std::vector<double> tx(16 * stride, 0.0);
-    winograd::transform_input(t, x.data(), tx.data(), stride);
+    winograd::F2x2::transform_input(t, x.data(), tx.data(), stride);
     std::vector<double> ty(plane_size, 0.0);
-    winograd::transform_input_adjoint(t, dv.data(), stride, ty.data());
+    winograd::F2x2::transform_input_adjoint(t, dv.data(), stride, ty.data());
 
     // <T x, dv> over the positions and tiles T writes (the gaps of the stride are no part of it).
     double lhs = 0;
@@ -248,7 +248,7 @@ TEST_CASE("transform_input_adjoint is the adjoint of transform_input and adds on
     // It accumulates: starting from `base` gives base + T^T dv.
     const std::vector<double> base = random_vector(rng, plane_size);
     std::vector<double> sum = base;
-    winograd::transform_input_adjoint(t, dv.data(), stride, sum.data());
+    winograd::F2x2::transform_input_adjoint(t, dv.data(), stride, sum.data());
     for (std::size_t i = 0; i < plane_size; ++i) REQUIRE(close(sum[i], base[i] + ty[i]));
   }
 }
@@ -271,7 +271,7 @@ TEST_CASE("transform_output gives activation(A^T M A + bias) only inside the out
       // the ones beyond must not be (the dropped outputs of edge tiles would land there or in
       // the next row, where they would overwrite a correct value).
       std::vector<double> y(plane + 8, kSentinel);
-      winograd::transform_output(g, t, m.data(), stride, bias, activation, y.data());
+      winograd::F2x2::transform_output(g, t, m.data(), stride, bias, activation, y.data());
 
       int clamped = 0;
       for (int ty = 0; ty < t.tiles_h; ++ty)
@@ -306,9 +306,9 @@ TEST_CASE("transform_output_adjoint is the adjoint of the linear transform_outpu
     const std::vector<double> dy = random_vector(rng, plane);
 
     std::vector<double> y(plane, 0.0);
-    winograd::transform_output(g, t, m.data(), stride, 0.0, Activation::linear, y.data());
+    winograd::F2x2::transform_output(g, t, m.data(), stride, 0.0, Activation::linear, y.data());
     std::vector<double> dm(16 * stride, 0.0);
-    winograd::transform_output_adjoint(g, t, dy.data(), dm.data(), stride);
+    winograd::F2x2::transform_output_adjoint(g, t, dy.data(), dm.data(), stride);
 
     double rhs = 0;
     for (int xi = 0; xi < 16; ++xi)

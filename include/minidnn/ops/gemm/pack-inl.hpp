@@ -1,4 +1,4 @@
-#pragma once
+// No include guard: compiled once per instruction set by ops/gemm/cpu_gemm.hpp.
 /// \file
 /// Packing a block of op(B) for the GEMM micro-kernel: kc x nc values become consecutive panels of
 /// `panel_width` columns, each kc rows x panel_width values, zero padded on the right
@@ -8,23 +8,11 @@
 /// so the micro-kernel reads every k step of its panel from one contiguous, aligned run, whatever
 /// the stride or transposition of B. The transposing copy is where B^T products pay; AVX-512
 /// floats get an in-register 16 x 16 transpose for it.
-#include <algorithm>
-#include <cstddef>
-#include <type_traits>
-
-#include "minidnn/backend/cpu_gemm_simd.hpp"
-
-namespace minidnn::cpu {
+namespace minidnn::cpu::MINIDNN_ISA_NS {
 
 namespace detail {
 
-#if defined(__AVX512F__)
-// GCC 12's AVX-512 headers build their "undefined" vectors by self-initialisation, which
-// -Wmaybe-uninitialized flags once the shuffles below are inlined; the values are never used.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#if MINIDNN_ISA_AVX512
 /// Transposes 16 rows of 16 floats in registers: rows[r][c] becomes rows[c][r].
 inline void transpose_16x16(__m512 rows[16]) {
   __m512 t[16];
@@ -73,9 +61,6 @@ inline void pack_b_panel_transposed(int kc, int cols, const float* b, std::ptrdi
     }
   }
 }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 #endif
 
 /// Packs one panel of op(B) = B^T, any type and instruction set.
@@ -122,7 +107,7 @@ void pack_b(bool trans_b, int kc, int nc, const T* b, std::ptrdiff_t ldb, T* pac
     } else {
       // op(B)(p, j) = b[j * ldb + p]: a transposing copy.
       const T* src = b + static_cast<std::ptrdiff_t>(j0) * ldb;
-#if defined(__AVX512F__)
+#if MINIDNN_ISA_AVX512
       if constexpr (std::is_same_v<T, float>) {
         detail::pack_b_panel_transposed(kc, cols, src, ldb, panel_width, dst);
         continue;
@@ -133,4 +118,4 @@ void pack_b(bool trans_b, int kc, int nc, const T* b, std::ptrdiff_t ldb, T* pac
   }
 }
 
-}  // namespace minidnn::cpu
+}  // namespace minidnn::cpu::MINIDNN_ISA_NS

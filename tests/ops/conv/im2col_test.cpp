@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "minidnn/core/random.hpp"
-#include "minidnn/ops/im2col.hpp"
+#include "minidnn/ops/conv/im2col.hpp"
 
 #include <vector>
 

@@ -1,4 +1,4 @@
-#pragma once
+// No include guard: compiled once per instruction set by ops/pool/separable.hpp.
 /// \file
 /// Pooling windows reduced separably, for MaxPool2D's inference and AvgPool2D's forward: the
 /// maximum (or sum) of a window is the maximum (sum) over its columns of the column maxima (sums)
@@ -9,21 +9,11 @@
 /// would take ph * pw strided loads: the seed model's 5x5 stride-2 max pool runs 3x faster than
 /// MaxPool2D's windowed kernel.
 ///
-/// AVX-512 and float only, strides 1 and 2, pools up to kMaxPoolWidth wide; the layers keep their
-/// general loops for the rest.
-#include <algorithm>
-#include <cstddef>
-#include <cstdint>
+/// AVX-512 and float only, strides 1 and 2, pools up to kMaxPoolWidth wide; the plane kernels
+/// (ops/pool/max_pool.hpp, avg_pool.hpp) keep their general loops for the rest.
+namespace minidnn::cpu::MINIDNN_ISA_NS {
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
-#include "minidnn/backend/cpu_gemm_simd.hpp"
-
-namespace minidnn {
-
-#if defined(__AVX512F__)
+#if MINIDNN_ISA_AVX512
 
 /// The window maximum. NaN: vmaxps drops a NaN in one operand order, so a plane whose input holds
 /// one is not computed here (the caller's windowed kernel places NaN outputs exactly).
@@ -72,7 +62,7 @@ bool separable_pool_plane_avx512(const float* x, float* y, int iw, int oh, int o
   if (sw > 2 || pw > kMaxPoolWidth || ow < kMinOutputWidth) return false;
   alignas(64) float phase[2][kPhase];  // column reductions: [0] even columns, [1] odd (stride 2)
   const __m512 scale_vector = _mm512_set1_ps(scale);
-  const auto first = [](int n) { return cpu::Simd<float>::first_lanes(n); };
+  const auto first = [](int n) { return Simd<float>::first_lanes(n); };
   __mmask16 nan = 0;
   for (int oy = 0; oy < oh; ++oy) {
     const float* top = x + static_cast<std::ptrdiff_t>(oy) * sh * iw;
@@ -125,7 +115,7 @@ inline bool separable_max_pool_plane_with_winners_avx512(const float* x, float* 
   alignas(64) std::int32_t row_argmax[kRingRows][kMaxOutputs];  // ... and the column of each
   alignas(64) float phase[2][kMaxOutputs + kMaxWinnerPoolWidth];  // one input row, split as in separable_pool_plane_avx512
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const auto first = [](int n) { return cpu::Simd<float>::first_lanes(n); };
+  const auto first = [](int n) { return Simd<float>::first_lanes(n); };
   const int columns = (ow - 1) * sw + pw, vectors = (ow + 15) / 16;
   __mmask16 nan = 0;
   int next_row = 0;  // input rows [0, next_row) are in the ring (the last kRingRows of them)
@@ -180,4 +170,4 @@ inline bool separable_max_pool_plane_with_winners_avx512(const float* x, float* 
 
 #endif
 
-}  // namespace minidnn
+}  // namespace minidnn::cpu::MINIDNN_ISA_NS

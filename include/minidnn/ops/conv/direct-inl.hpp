@@ -1,33 +1,8 @@
-#pragma once
+// No include guard: compiled once per instruction set by ops/conv/direct.hpp.
 /// \file
-/// Direct convolution forward for layers with few input values per output, such as the seed
-/// model's conv1 (1 channel, 5x5: 25 multiply-adds per output).
-///
-/// im2col + GEMM would write a column matrix 25x the input's size, pack it, multiply with a
-/// k of only 25 and then make a second pass over the output for bias and ReLU. Here the input
-/// rows are read in place: a register tile of up to 8 filters x 3 vectors of adjacent output
-/// columns starts from the bias, takes one fused multiply-add per filter for each input vector
-/// (one load per kernel tap), and is stored once, activated.
-///
-/// Stride 1 and no padding only (conv1 of the seed model); Conv2D uses this where it applies
-/// and the column matrix is short (see direct_conv_applies).
-#include <algorithm>
-#include <cstddef>
+/// The direct convolution forward's register tiles (see ops/conv/direct.hpp).
 
-#include "minidnn/backend/cpu_gemm_simd.hpp"
-#include "minidnn/layers/activation.hpp"
-#include "minidnn/ops/im2col.hpp"
-
-namespace minidnn {
-
-/// Inputs per output (channels x kernel taps) up to which the direct forward beats im2col + GEMM.
-inline constexpr int kDirectConvMaxTaps = 32;
-
-/// True when direct_conv_forward computes this convolution and is the faster way.
-inline bool direct_conv_applies(const ConvGeometry& g) {
-  return g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0 &&
-         g.col_rows() <= kDirectConvMaxTaps;
-}
+namespace minidnn::cpu::MINIDNN_ISA_NS {
 
 namespace detail {
 
@@ -35,8 +10,8 @@ namespace detail {
 // output row oy (the last vector masked by `last`).
 template <typename T, int Rows, int Vectors>
 void direct_conv_tile(const ConvGeometry& g, const T* x, const T* kernel, const T* bias, int f0, int oy, int x0,
-                      typename cpu::Simd<T>::Mask last, T* y) {
-  using S = cpu::Simd<T>;
+                      typename Simd<T>::Mask last, T* y) {
+  using S = Simd<T>;
   using Vec = typename S::Vec;
   constexpr int w = S::width;
   const int taps = g.kernel_h * g.kernel_w;
@@ -77,7 +52,7 @@ void direct_conv_tile(const ConvGeometry& g, const T* x, const T* kernel, const 
 
 template <typename T>
 using DirectConvTile = void (*)(const ConvGeometry&, const T*, const T*, const T*, int, int, int,
-                                typename cpu::Simd<T>::Mask, T*);
+                                typename Simd<T>::Mask, T*);
 
 constexpr int kDirectTileRows = 8;
 constexpr int kDirectTileVectors = 3;
@@ -102,7 +77,7 @@ struct DirectConvTiles {
 template <typename T>
 void direct_conv_forward(const ConvGeometry& g, int filters, const T* x, const T* kernel, const T* bias,
                          Activation activation, T* y) {
-  using S = cpu::Simd<T>;
+  using S = Simd<T>;
   constexpr int w = S::width;
   constexpr int span = detail::kDirectTileVectors * w;  // output columns per tile
   static const detail::DirectConvTiles<T> table;
@@ -121,4 +96,4 @@ void direct_conv_forward(const ConvGeometry& g, int filters, const T* x, const T
   }
 }
 
-}  // namespace minidnn
+}  // namespace minidnn::cpu::MINIDNN_ISA_NS

@@ -1,22 +1,14 @@
-#pragma once
+// No include guard: compiled once per instruction set by cpu/simd.hpp (see cpu/for_each_isa.hpp).
 /// \file
-/// The few vector operations the CPU GEMM needs, for each instruction set it supports, so that one
-/// micro-kernel template serves AVX-512, AVX2+FMA and plain scalar code, in float and double.
+/// Simd<T>: the few vector operations the kernels need, for the instruction set being compiled
+/// (MINIDNN_ISA_NS), in float and double, so that one kernel body serves AVX-512, AVX2+FMA and
+/// plain scalar code.
 ///
-/// Each `Simd<T>` also fixes the register tile of the micro-kernel for that instruction set:
+/// Each `Simd<T>` also fixes the register tile of the GEMM micro-kernel for that instruction set:
 /// `rows` rows of C (broadcast from A) times `vectors` vectors of C (loaded from B), chosen so the
 /// accumulators plus the B vectors and one broadcast fill but do not overflow the register file.
-///
-/// The instruction set is chosen at compile time (`-march=native` on the machine that runs it);
-/// there is no run-time dispatch.
-#include <algorithm>
-#include <cstddef>
 
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
-#include <immintrin.h>
-#endif
-
-namespace minidnn::cpu {
+namespace minidnn::cpu::MINIDNN_ISA_NS {
 
 /// Vector operations over `width` lanes of T; the primary template is the scalar fallback.
 template <typename T>
@@ -38,9 +30,14 @@ struct Simd {
   static Vec broadcast(const T* p) { return *p; }
   static Vec fmadd(Vec a, Vec b, Vec c) { return a * b + c; }
   static Vec mul(Vec a, Vec b) { return a * b; }
+  static Vec add(Vec a, Vec b) { return a + b; }
+  static Vec sub(Vec a, Vec b) { return a - b; }
+  // b when either is NaN, as vmaxps / vminps: max(zero, x) passes a NaN x through.
+  static Vec max(Vec a, Vec b) { return a > b ? a : b; }
+  static Vec min(Vec a, Vec b) { return a < b ? a : b; }
 };
 
-#if defined(__AVX512F__)
+#if MINIDNN_ISA_AVX512
 
 // 32 zmm registers: 8 x 3 = 24 accumulators, 3 B vectors, 1 broadcast. 8 x 48 floats per tile
 // keeps 24 FMAs in flight per k step against 3 vector loads and 8 broadcasts.
@@ -64,6 +61,10 @@ struct Simd<float> {
   static Vec broadcast(const float* p) { return _mm512_set1_ps(*p); }
   static Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
   static Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
+  static Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+  static Vec sub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
+  static Vec max(Vec a, Vec b) { return _mm512_max_ps(a, b); }
+  static Vec min(Vec a, Vec b) { return _mm512_min_ps(a, b); }
 };
 
 template <>
@@ -85,9 +86,13 @@ struct Simd<double> {
   static Vec broadcast(const double* p) { return _mm512_set1_pd(*p); }
   static Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_pd(a, b, c); }
   static Vec mul(Vec a, Vec b) { return _mm512_mul_pd(a, b); }
+  static Vec add(Vec a, Vec b) { return _mm512_add_pd(a, b); }
+  static Vec sub(Vec a, Vec b) { return _mm512_sub_pd(a, b); }
+  static Vec max(Vec a, Vec b) { return _mm512_max_pd(a, b); }
+  static Vec min(Vec a, Vec b) { return _mm512_min_pd(a, b); }
 };
 
-#elif defined(__AVX2__) && defined(__FMA__)
+#elif MINIDNN_ISA_AVX2
 
 // 16 ymm registers: 6 x 2 = 12 accumulators, 2 B vectors, 1 broadcast.
 template <>
@@ -111,6 +116,10 @@ struct Simd<float> {
   static Vec broadcast(const float* p) { return _mm256_broadcast_ss(p); }
   static Vec fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
   static Vec mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
+  static Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
+  static Vec sub(Vec a, Vec b) { return _mm256_sub_ps(a, b); }
+  static Vec max(Vec a, Vec b) { return _mm256_max_ps(a, b); }
+  static Vec min(Vec a, Vec b) { return _mm256_min_ps(a, b); }
 };
 
 template <>
@@ -134,8 +143,12 @@ struct Simd<double> {
   static Vec broadcast(const double* p) { return _mm256_broadcast_sd(p); }
   static Vec fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_pd(a, b, c); }
   static Vec mul(Vec a, Vec b) { return _mm256_mul_pd(a, b); }
+  static Vec add(Vec a, Vec b) { return _mm256_add_pd(a, b); }
+  static Vec sub(Vec a, Vec b) { return _mm256_sub_pd(a, b); }
+  static Vec max(Vec a, Vec b) { return _mm256_max_pd(a, b); }
+  static Vec min(Vec a, Vec b) { return _mm256_min_pd(a, b); }
 };
 
 #endif
 
-}  // namespace minidnn::cpu
+}  // namespace minidnn::cpu::MINIDNN_ISA_NS

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "minidnn/core/random.hpp"
-#include "minidnn/ops/direct_conv.hpp"
+#include "minidnn/ops/conv/direct.hpp"
 
 using namespace minidnn;
 

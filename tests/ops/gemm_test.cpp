@@ -1,5 +1,5 @@
 // minidnn::gemm (and the CPU kernel behind it) against a naive triple loop in double.
-#include "minidnn/backend/gemm.hpp"
+#include "minidnn/ops/gemm.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -14,7 +14,7 @@
 #include <atomic>
 #include <type_traits>
 
-#include "minidnn/backend/cpu_gemm.hpp"
+#include "minidnn/ops/gemm/cpu_gemm.hpp"
 #include "minidnn/core/error.hpp"
 
 namespace minidnn {
