@@ -116,7 +116,12 @@ class Sequential {
           << std::setw(18) << format_shape(l.output_shape()) << std::setw(12)
           << with_commas(l.parameter_count()) << l.describe() << "\n";
     }
-    out << double_rule << "\nTotal params: " << with_commas(parameter_count()) << "\n";
+    std::size_t non_trainable = 0;
+    for (auto& layer : layers_)
+      for (auto* p : layer->non_trainable_parameters()) non_trainable += p->size();
+    out << double_rule << "\nTotal params: " << with_commas(parameter_count() + non_trainable) << "\n";
+    out << "Trainable params: " << with_commas(parameter_count()) << "\n";
+    out << "Non-trainable params: " << with_commas(non_trainable) << "\n";
     return out.str();
   }
 
