@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "minidnn/core/parallel.hpp"
 #include "minidnn/layers/depthwise_conv2d.hpp"
 #include "support/gradient_check.hpp"
 #include "support/torch_fixtures.hpp"
@@ -59,4 +60,30 @@ TEST_CASE("DepthwiseConv2D gradients match finite differences", "[depthwise_conv
     CHECK(errors.input < 1e-7);
     CHECK(errors.parameters < 1e-7);
   }
+}
+
+TEST_CASE("DepthwiseConv2D gives the same bits on one thread and on several", "[depthwise_conv2d]") {
+  // Large enough for the OpenMP loops to split; each thread owns whole planes and channels.
+  Rng rng(8);
+  DepthwiseConv2D<float> dw(3, 1, Padding::same, 2);
+  dw.build(Shape{8, 16, 16}, rng);
+  Tensor<float> x(8, dw.input_shape());
+  for (auto& v : x) v = float(rng.uniform(-1.0, 1.0));
+  auto run = [&](int threads, Tensor<float>& y, Tensor<float>& dx, std::vector<float>& dk) {
+    set_num_threads(threads);
+    dw.forward(x, y, Mode::train);
+    Tensor<float> dy = y;
+    dw.backward(x, y, dy, &dx);
+    dk.assign(dw.parameters()[0]->grad.begin(), dw.parameters()[0]->grad.end());
+  };
+  Tensor<float> y1, dx1, y2, dx2;
+  std::vector<float> dk1, dk2;
+  const int threads = max_threads();
+  run(1, y1, dx1, dk1);
+  run(2, y2, dx2, dk2);
+  set_num_threads(threads);
+  REQUIRE(y1.size() == y2.size());
+  for (std::size_t i = 0; i < y1.size(); ++i) REQUIRE(y1[i] == y2[i]);
+  for (std::size_t i = 0; i < dx1.size(); ++i) REQUIRE(dx1[i] == dx2[i]);
+  CHECK(dk1 == dk2);
 }

@@ -9,6 +9,7 @@
 /// with the batch's biased variance, as Keras does. The moving statistics are saved in model
 /// files (non-trainable parameters, format version 2).
 #include <algorithm>
+#include <cstddef>
 #include <sstream>
 #include <string>
 
@@ -50,25 +51,39 @@ class BatchNormalization : public Layer<T> {
   void forward(const Tensor<T>& input, Tensor<T>& output, Mode mode) override {
     this->check_input(input);
     output.resize(input.batch(), this->output_shape());
-    const int c = channels_of(this->input_shape()), s = int(input.sample_size() / c);
+    const int n = input.batch(), c = channels_of(this->input_shape());
+    const std::ptrdiff_t s = std::ptrdiff_t(input.sample_size()) / c, stride = std::ptrdiff_t(input.sample_size());
+    const T* x = input.data();
+    T* y = output.data();
+    const bool threads = double(input.size()) > 32768;
     if (mode == Mode::train) {
-      ops::batch_norm_forward_train(input.data(), input.batch(), c, s, gamma_.value.data(), beta_.value.data(),
-                                    T(epsilon_), mean_.data(), variance_.data(), inv_std_.data(), output.data());
+#pragma omp parallel for schedule(static) if (threads)
+      for (int ch = 0; ch < c; ++ch)
+        ops::batch_norm_channel_forward_train(x + ch * s, n, stride, s, gamma_.value[ch], beta_.value[ch], T(epsilon_),
+                                              mean_[ch], variance_[ch], inv_std_[ch], y + ch * s);
       ops::update_moving_average(c, T(momentum_), mean_.data(), moving_mean_.value.data());
       ops::update_moving_average(c, T(momentum_), variance_.data(), moving_variance_.value.data());
     } else {
       ops::batch_norm_inference_coefficients(c, gamma_.value.data(), beta_.value.data(), moving_mean_.value.data(),
                                              moving_variance_.value.data(), T(epsilon_), scale_.data(), shift_.data());
-      ops::batch_norm_forward_inference(input.data(), input.batch(), c, s, scale_.data(), shift_.data(), output.data());
+#pragma omp parallel for schedule(static) if (threads)
+      for (int ch = 0; ch < c; ++ch)
+        ops::batch_norm_channel_inference(x + ch * s, n, stride, s, scale_[ch], shift_[ch], y + ch * s);
     }
   }
 
+  /// Requires the last forward to have been Mode::train (its batch statistics).
   void backward(const Tensor<T>& input, const Tensor<T>&, Tensor<T>& grad_output, Tensor<T>* grad_input) override {
-    const int c = channels_of(this->input_shape()), s = int(input.sample_size() / c);
-    if (grad_input) grad_input->resize(input.batch(), this->input_shape());
-    ops::batch_norm_backward_train(input.data(), grad_output.data(), input.batch(), c, s, gamma_.value.data(),
-                                   mean_.data(), inv_std_.data(), gamma_.grad.data(), beta_.grad.data(),
-                                   grad_input ? grad_input->data() : nullptr);
+    const int n = input.batch(), c = channels_of(this->input_shape());
+    const std::ptrdiff_t s = std::ptrdiff_t(input.sample_size()) / c, stride = std::ptrdiff_t(input.sample_size());
+    if (grad_input) grad_input->resize(n, this->input_shape());
+    const T* x = input.data();
+    const T* dy = grad_output.data();
+    T* dx = grad_input ? grad_input->data() : nullptr;
+#pragma omp parallel for schedule(static) if (double(input.size()) > 32768)
+    for (int ch = 0; ch < c; ++ch)
+      ops::batch_norm_channel_backward_train(x + ch * s, dy + ch * s, n, stride, s, gamma_.value[ch], mean_[ch],
+                                             inv_std_[ch], gamma_.grad[ch], beta_.grad[ch], dx ? dx + ch * s : nullptr);
   }
 
  protected:

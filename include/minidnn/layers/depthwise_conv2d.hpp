@@ -4,6 +4,8 @@
 /// (ops/conv/depthwise.hpp), C inputs -> C*M outputs, output channel c*M + m from input c, with a
 /// bias per output channel and an optional fused ReLU. Keras's argument order and parameters:
 /// depthwise_kernel (C, M, kh, kw) (Keras stores (kh, kw, C, M)), bias (C*M).
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -64,8 +66,8 @@ class DepthwiseConv2D : public Layer<T> {
   void forward(const Tensor<T>& input, Tensor<T>& output, Mode) override {
     this->check_input(input);
     output.resize(input.batch(), this->output_shape());
-    ops::depthwise_conv_forward(geometry_, input.batch(), input.data(), kernel_param_.value.data(),
-                                use_bias_ ? bias_param_.value.data() : nullptr, output.data());
+    forward_batch(geometry_, input.batch(), input.data(), kernel_param_.value.data(),
+                  use_bias_ ? bias_param_.value.data() : nullptr, output.data());
     apply_activation(activation_, output.data(), output.size());
   }
 
@@ -73,10 +75,49 @@ class DepthwiseConv2D : public Layer<T> {
                 Tensor<T>* grad_input) override {
     activation_backward(activation_, output.data(), grad_output.data(), output.size());
     if (grad_input) grad_input->resize(input.batch(), this->input_shape());
-    ops::depthwise_conv_backward(geometry_, input.batch(), input.data(), kernel_param_.value.data(),
-                                 grad_output.data(), kernel_param_.grad.data(),
-                                 use_bias_ ? bias_param_.grad.data() : nullptr,
-                                 grad_input ? grad_input->data() : nullptr);
+    backward_batch(geometry_, input.batch(), input.data(), kernel_param_.value.data(), grad_output.data(),
+                   kernel_param_.grad.data(), use_bias_ ? bias_param_.grad.data() : nullptr,
+                   grad_input ? grad_input->data() : nullptr);
+  }
+
+  /// x (N, C, H, W) -> y (N, C*M, OH, OW), bias (C*M) or null: parallel over the N*C*M planes.
+  static void forward_batch(const ops::DepthwiseGeometry& g, int n, const T* x, const T* kernel, const T* bias, T* y) {
+    const std::ptrdiff_t in_plane = std::ptrdiff_t(g.in_h) * g.in_w, out_plane = std::ptrdiff_t(g.out_h) * g.out_w;
+    const int kk = g.kernel_h * g.kernel_w, cm = g.channels * g.multiplier;
+    const std::ptrdiff_t planes = std::ptrdiff_t(n) * cm;
+#pragma omp parallel for schedule(static) if (double(planes) * out_plane * kk > 65536)
+    for (std::ptrdiff_t p = 0; p < planes; ++p) {
+      const std::ptrdiff_t i = p / cm;
+      const int o = int(p % cm), c = o / g.multiplier;
+      ops::depthwise_plane_forward(g, x + (i * g.channels + c) * in_plane, kernel + std::ptrdiff_t(o) * kk,
+                                   bias ? bias[o] : T(0), y + p * out_plane);
+    }
+  }
+
+  /// Overwrites dkernel (C, M, kh, kw), dbias (C*M) unless null and dx (N, C, H, W) unless null,
+  /// from x and dy (N, C*M, OH, OW). Parallel over input channels: each thread owns its channels'
+  /// kernel gradients and dx planes, so the result does not depend on the thread count.
+  static void backward_batch(const ops::DepthwiseGeometry& g, int n, const T* x, const T* kernel, const T* dy,
+                             T* dkernel, T* dbias, T* dx) {
+    const std::ptrdiff_t in_plane = std::ptrdiff_t(g.in_h) * g.in_w, out_plane = std::ptrdiff_t(g.out_h) * g.out_w;
+    const int kk = g.kernel_h * g.kernel_w, cm = g.channels * g.multiplier;
+#pragma omp parallel for schedule(static) if (double(n) * cm * out_plane * kk > 65536)
+    for (int c = 0; c < g.channels; ++c) {
+      std::fill(dkernel + std::ptrdiff_t(c) * g.multiplier * kk, dkernel + std::ptrdiff_t(c + 1) * g.multiplier * kk,
+                T(0));
+      if (dbias) std::fill(dbias + c * g.multiplier, dbias + (c + 1) * g.multiplier, T(0));
+      for (int i = 0; i < n; ++i) {
+        const std::ptrdiff_t p = std::ptrdiff_t(i) * g.channels + c;
+        T* dxp = dx ? dx + p * in_plane : nullptr;
+        if (dxp) std::fill(dxp, dxp + in_plane, T(0));
+        for (int m = 0; m < g.multiplier; ++m) {
+          const int o = c * g.multiplier + m;
+          ops::depthwise_plane_backward(g, x + p * in_plane, kernel + std::ptrdiff_t(o) * kk,
+                                        dy + (std::ptrdiff_t(i) * cm + o) * out_plane, dkernel + std::ptrdiff_t(o) * kk,
+                                        dbias ? dbias + o : nullptr, dxp);
+        }
+      }
+    }
   }
 
  protected:

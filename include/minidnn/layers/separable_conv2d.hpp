@@ -2,7 +2,8 @@
 /// \file
 /// SeparableConv2D: a depthwise convolution (ops/conv/depthwise.hpp, no bias) followed by a 1x1
 /// pointwise convolution to `filters` channels with a bias, then an optional fused ReLU: Keras's
-/// layer, with its parameters and counts C*kh*kw*M + C*M*filters + filters.
+/// layer, with its parameters and counts C*kh*kw*M + C*M*filters + filters. The depthwise step
+/// runs DepthwiseConv2D's batch loops.
 ///
 /// Per sample n, with P = OH*OW and D = C*M depthwise channels:
 ///     d_n (D x P)  = depthwise(x_n)
@@ -18,6 +19,7 @@
 #include "minidnn/layers/activation.hpp"
 #include "minidnn/layers/layer.hpp"
 #include "minidnn/layers/size2.hpp"
+#include "minidnn/layers/depthwise_conv2d.hpp"
 #include "minidnn/ops/conv/depthwise.hpp"
 
 namespace minidnn {
@@ -73,8 +75,8 @@ class SeparableConv2D : public Layer<T> {
     const int batch = input.batch(), d = depth(), p = positions();
     output.resize(batch, this->output_shape());
     depthwise_out_.resize(batch, Shape{d, geometry_.out_h, geometry_.out_w});
-    ops::depthwise_conv_forward(geometry_, batch, input.data(), depthwise_.value.data(), static_cast<const T*>(nullptr),
-                                depthwise_out_.data());
+    DepthwiseConv2D<T>::forward_batch(geometry_, batch, input.data(), depthwise_.value.data(), nullptr,
+                                      depthwise_out_.data());
     for (int n = 0; n < batch; ++n) {
       T* y = output.sample(n);
       gemm<T>(Transpose::no, Transpose::no, filters_, p, d, T(1), pointwise_.value.data(), d,
@@ -108,9 +110,9 @@ class SeparableConv2D : public Layer<T> {
         }
     }
     if (grad_input) grad_input->resize(batch, this->input_shape());
-    ops::depthwise_conv_backward(geometry_, batch, input.data(), depthwise_.value.data(), grad_depthwise_out_.data(),
-                                 depthwise_.grad.data(), static_cast<T*>(nullptr),
-                                 grad_input ? grad_input->data() : nullptr);
+    DepthwiseConv2D<T>::backward_batch(geometry_, batch, input.data(), depthwise_.value.data(),
+                                       grad_depthwise_out_.data(), depthwise_.grad.data(), nullptr,
+                                       grad_input ? grad_input->data() : nullptr);
   }
 
  protected:

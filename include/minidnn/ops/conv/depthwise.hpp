@@ -15,8 +15,8 @@
 /// bounds are worked out per kernel column, not tested per element), so it is a plain
 /// multiply-add over contiguous values at stride 1 that the compiler vectorizes. Depthwise
 /// convolution does ~kh*kw flops per value it reads: it is bound by memory, not arithmetic.
-/// Forward is parallel over (sample, channel) planes, backward over channels (each thread owns
-/// its channels' kernel gradients and dx planes), so results do not depend on the thread count.
+/// The functions here work on one plane; the layer (layers/depthwise_conv2d.hpp) runs them over
+/// the batch with OpenMP.
 #include <algorithm>
 #include <cstddef>
 
@@ -55,94 +55,60 @@ inline void inside_range(int out, int stride, int offset, int in, int& lo, int& 
 }
 }  // namespace detail
 
-/// x (N, C, H, W) -> y (N, C*M, OH, OW); bias may be null.
+/// One output plane y (OH, OW) of output channel c*M + m, from input plane x (H, W) of channel c
+/// and that output channel's kernel (kh, kw).
 template <typename T>
-void depthwise_conv_forward(const DepthwiseGeometry& g, int n, const T* x, const T* kernel, const T* bias, T* y) {
-  const std::ptrdiff_t in_plane = std::ptrdiff_t(g.in_h) * g.in_w, out_plane = std::ptrdiff_t(g.out_h) * g.out_w;
-  const int kk = g.kernel_h * g.kernel_w, cm = g.channels * g.multiplier;
-  const std::ptrdiff_t planes = std::ptrdiff_t(n) * g.channels;
-#pragma omp parallel for schedule(static) if (planes * out_plane * g.multiplier * kk > 65536)
-  for (std::ptrdiff_t p = 0; p < planes; ++p) {
-    const std::ptrdiff_t i = p / g.channels;
-    const int c = int(p % g.channels);
-    const T* xp = x + p * in_plane;
-    for (int m = 0; m < g.multiplier; ++m) {
-      const int o = c * g.multiplier + m;
-      T* yp = y + (i * cm + o) * out_plane;
-      const T* k = kernel + std::ptrdiff_t(o) * kk;
-      const T b = bias ? bias[o] : T(0);
-      for (int oy = 0; oy < g.out_h; ++oy) {
-        T* yrow = yp + std::ptrdiff_t(oy) * g.out_w;
-        for (int ox = 0; ox < g.out_w; ++ox) yrow[ox] = b;
-        for (int ky = 0; ky < g.kernel_h; ++ky) {
-          const int iy = oy * g.stride_h + ky - g.pad_top;
-          if (iy < 0 || iy >= g.in_h) continue;
-          const T* xrow = xp + std::ptrdiff_t(iy) * g.in_w;
-          for (int kx = 0; kx < g.kernel_w; ++kx) {
-            const int offset = kx - g.pad_left;
-            int lo, hi;
-            detail::inside_range(g.out_w, g.stride_w, offset, g.in_w, lo, hi);
-            const T w = k[ky * g.kernel_w + kx];
-            if (g.stride_w == 1) {
-              const T* xs = xrow + offset;
-              for (int ox = lo; ox < hi; ++ox) yrow[ox] += w * xs[ox];
-            } else {
-              for (int ox = lo; ox < hi; ++ox) yrow[ox] += w * xrow[ox * g.stride_w + offset];
-            }
-          }
+void depthwise_plane_forward(const DepthwiseGeometry& g, const T* x, const T* kernel, T bias, T* y) {
+  for (int oy = 0; oy < g.out_h; ++oy) {
+    T* yrow = y + std::ptrdiff_t(oy) * g.out_w;
+    for (int ox = 0; ox < g.out_w; ++ox) yrow[ox] = bias;
+    for (int ky = 0; ky < g.kernel_h; ++ky) {
+      const int iy = oy * g.stride_h + ky - g.pad_top;
+      if (iy < 0 || iy >= g.in_h) continue;
+      const T* xrow = x + std::ptrdiff_t(iy) * g.in_w;
+      for (int kx = 0; kx < g.kernel_w; ++kx) {
+        const int offset = kx - g.pad_left;
+        int lo, hi;
+        detail::inside_range(g.out_w, g.stride_w, offset, g.in_w, lo, hi);
+        const T w = kernel[ky * g.kernel_w + kx];
+        if (g.stride_w == 1) {
+          const T* xs = xrow + offset;
+          for (int ox = lo; ox < hi; ++ox) yrow[ox] += w * xs[ox];
+        } else {
+          for (int ox = lo; ox < hi; ++ox) yrow[ox] += w * xrow[ox * g.stride_w + offset];
         }
       }
     }
   }
 }
 
-/// From x and dy (N, C*M, OH, OW): writes dkernel (C, M, kh, kw), dbias (C*M) unless null, and
-/// dx (N, C, H, W) unless null.
+/// One output plane's backward: ADDS its contributions to dkernel (kh, kw), to *dbias (unless
+/// null) and to dx (H, W) (unless null), from the input plane x, the kernel and dy (OH, OW).
 template <typename T>
-void depthwise_conv_backward(const DepthwiseGeometry& g, int n, const T* x, const T* kernel, const T* dy,
-                             T* dkernel, T* dbias, T* dx) {
-  const std::ptrdiff_t in_plane = std::ptrdiff_t(g.in_h) * g.in_w, out_plane = std::ptrdiff_t(g.out_h) * g.out_w;
-  const int kk = g.kernel_h * g.kernel_w, cm = g.channels * g.multiplier;
-#pragma omp parallel for schedule(static) if (std::ptrdiff_t(n) * cm * out_plane * kk > 65536)
-  for (int c = 0; c < g.channels; ++c) {
-    T* dk = dkernel + std::ptrdiff_t(c) * g.multiplier * kk;
-    std::fill(dk, dk + g.multiplier * kk, T(0));
-    if (dbias) std::fill(dbias + c * g.multiplier, dbias + (c + 1) * g.multiplier, T(0));
-    for (int i = 0; i < n; ++i) {
-      const std::ptrdiff_t p = std::ptrdiff_t(i) * g.channels + c;
-      const T* xp = x + p * in_plane;
-      T* dxp = dx ? dx + p * in_plane : nullptr;
-      if (dxp) std::fill(dxp, dxp + in_plane, T(0));
-      for (int m = 0; m < g.multiplier; ++m) {
-        const int o = c * g.multiplier + m;
-        const T* dyp = dy + (std::ptrdiff_t(i) * cm + o) * out_plane;
-        const T* k = kernel + std::ptrdiff_t(o) * kk;
-        T* dko = dkernel + std::ptrdiff_t(o) * kk;
-        for (int oy = 0; oy < g.out_h; ++oy) {
-          const T* dyrow = dyp + std::ptrdiff_t(oy) * g.out_w;
-          if (dbias) {
-            T s = 0;
-            for (int ox = 0; ox < g.out_w; ++ox) s += dyrow[ox];
-            dbias[o] += s;
-          }
-          for (int ky = 0; ky < g.kernel_h; ++ky) {
-            const int iy = oy * g.stride_h + ky - g.pad_top;
-            if (iy < 0 || iy >= g.in_h) continue;
-            const T* xrow = xp + std::ptrdiff_t(iy) * g.in_w;
-            T* dxrow = dxp ? dxp + std::ptrdiff_t(iy) * g.in_w : nullptr;
-            for (int kx = 0; kx < g.kernel_w; ++kx) {
-              const int offset = kx - g.pad_left;
-              int lo, hi;
-              detail::inside_range(g.out_w, g.stride_w, offset, g.in_w, lo, hi);
-              const T w = k[ky * g.kernel_w + kx];
-              T acc = 0;
-              for (int ox = lo; ox < hi; ++ox) acc += dyrow[ox] * xrow[ox * g.stride_w + offset];
-              dko[ky * g.kernel_w + kx] += acc;
-              if (dxrow)
-                for (int ox = lo; ox < hi; ++ox) dxrow[ox * g.stride_w + offset] += w * dyrow[ox];
-            }
-          }
-        }
+void depthwise_plane_backward(const DepthwiseGeometry& g, const T* x, const T* kernel, const T* dy, T* dkernel,
+                              T* dbias, T* dx) {
+  for (int oy = 0; oy < g.out_h; ++oy) {
+    const T* dyrow = dy + std::ptrdiff_t(oy) * g.out_w;
+    if (dbias) {
+      T s = 0;
+      for (int ox = 0; ox < g.out_w; ++ox) s += dyrow[ox];
+      *dbias += s;
+    }
+    for (int ky = 0; ky < g.kernel_h; ++ky) {
+      const int iy = oy * g.stride_h + ky - g.pad_top;
+      if (iy < 0 || iy >= g.in_h) continue;
+      const T* xrow = x + std::ptrdiff_t(iy) * g.in_w;
+      T* dxrow = dx ? dx + std::ptrdiff_t(iy) * g.in_w : nullptr;
+      for (int kx = 0; kx < g.kernel_w; ++kx) {
+        const int offset = kx - g.pad_left;
+        int lo, hi;
+        detail::inside_range(g.out_w, g.stride_w, offset, g.in_w, lo, hi);
+        const T w = kernel[ky * g.kernel_w + kx];
+        T acc = 0;
+        for (int ox = lo; ox < hi; ++ox) acc += dyrow[ox] * xrow[ox * g.stride_w + offset];
+        dkernel[ky * g.kernel_w + kx] += acc;
+        if (dxrow)
+          for (int ox = lo; ox < hi; ++ox) dxrow[ox * g.stride_w + offset] += w * dyrow[ox];
       }
     }
   }

@@ -13,96 +13,83 @@
 ///   inference forward (moving statistics are constants): y = x * scale_c + shift_c with
 ///     scale_c = gamma_c / sqrt(moving_var_c + eps),  shift_c = beta_c - moving_mean_c * scale_c
 ///
-/// Channel sums accumulate in double: a float sum over M = 256 * 48 * 48 values would lose digits.
-/// Channels are spread over OpenMP threads (each owns its statistics and its part of dx).
+/// The functions work on one channel: its N planes of S values, `stride` = C*S apart in the
+/// batch. The layer runs them over the channels in parallel (each channel owns its statistics
+/// and its part of dx). Channel sums accumulate in double: a float sum over M = 256 * 48 * 48
+/// values would lose digits.
 #include <cmath>
 #include <cstddef>
 
 namespace minidnn::ops {
 
-/// x, y (N, C, S); gamma, beta (C); writes mean, var, inv_std (C) and y.
+/// y = x * scale + shift over one channel (N planes of S, `stride` apart): the inference forward,
+/// with batch_norm_inference_coefficients' scale and shift.
 template <typename T>
-void batch_norm_forward_train(const T* x, int n, int c, int s, const T* gamma, const T* beta, T epsilon,
-                              T* mean, T* var, T* inv_std, T* y) {
-  const std::ptrdiff_t plane = s, sample = std::ptrdiff_t(c) * s;
-  const double m = double(n) * s;
-#pragma omp parallel for schedule(static) if (std::ptrdiff_t(n) * sample > 32768)
-  for (int ch = 0; ch < c; ++ch) {
-    double sum = 0.0;
-    for (int i = 0; i < n; ++i) {
-      const T* xs = x + i * sample + ch * plane;
-      for (std::ptrdiff_t k = 0; k < plane; ++k) sum += xs[k];
-    }
-    const double mu = sum / m;
-    double squares = 0.0;
-    for (int i = 0; i < n; ++i) {
-      const T* xs = x + i * sample + ch * plane;
-      for (std::ptrdiff_t k = 0; k < plane; ++k) {
-        const double d = xs[k] - mu;
-        squares += d * d;
-      }
-    }
-    const double variance = squares / m;
-    const double istd = 1.0 / std::sqrt(variance + double(epsilon));
-    mean[ch] = T(mu);
-    var[ch] = T(variance);
-    inv_std[ch] = T(istd);
-    const T scale = T(double(gamma[ch]) * istd), shift = T(double(beta[ch]) - mu * double(gamma[ch]) * istd);
-    for (int i = 0; i < n; ++i) {
-      const T* xs = x + i * sample + ch * plane;
-      T* ys = y + i * sample + ch * plane;
-      for (std::ptrdiff_t k = 0; k < plane; ++k) ys[k] = xs[k] * scale + shift;
-    }
+void batch_norm_channel_inference(const T* x, int n, std::ptrdiff_t stride, std::ptrdiff_t s, T scale, T shift, T* y) {
+  for (int i = 0; i < n; ++i) {
+    const T* xs = x + i * stride;
+    T* ys = y + i * stride;
+    for (std::ptrdiff_t k = 0; k < s; ++k) ys[k] = xs[k] * scale + shift;
   }
 }
 
-/// The backward of batch_norm_forward_train, from its x, mean and inv_std. dy (N, C, S) is read;
-/// writes dgamma, dbeta (C) and, if dx is not null, dx (N, C, S).
+/// One channel's training forward: x, y (N planes of S, `stride` apart); writes its batch mean,
+/// variance and inverse standard deviation, and y.
 template <typename T>
-void batch_norm_backward_train(const T* x, const T* dy, int n, int c, int s, const T* gamma, const T* mean,
-                               const T* inv_std, T* dgamma, T* dbeta, T* dx) {
-  const std::ptrdiff_t plane = s, sample = std::ptrdiff_t(c) * s;
-  const double m = double(n) * s;
-#pragma omp parallel for schedule(static) if (std::ptrdiff_t(n) * sample > 32768)
-  for (int ch = 0; ch < c; ++ch) {
-    const T mu = mean[ch], istd = inv_std[ch];
-    double sum_dy = 0.0, sum_dy_xhat = 0.0;
-    for (int i = 0; i < n; ++i) {
-      const T* xs = x + i * sample + ch * plane;
-      const T* dys = dy + i * sample + ch * plane;
-      for (std::ptrdiff_t k = 0; k < plane; ++k) {
-        sum_dy += dys[k];
-        sum_dy_xhat += dys[k] * ((xs[k] - mu) * istd);
-      }
-    }
-    dbeta[ch] = T(sum_dy);
-    dgamma[ch] = T(sum_dy_xhat);
-    if (!dx) continue;
-    // dx = a * dy + b * xhat + c0, folded into one multiply-add per element.
-    const T a = T(double(gamma[ch]) * istd);
-    const T b = T(-double(gamma[ch]) * istd * sum_dy_xhat / m);
-    const T c0 = T(-double(gamma[ch]) * istd * sum_dy / m);
-    for (int i = 0; i < n; ++i) {
-      const T* xs = x + i * sample + ch * plane;
-      const T* dys = dy + i * sample + ch * plane;
-      T* dxs = dx + i * sample + ch * plane;
-      for (std::ptrdiff_t k = 0; k < plane; ++k) dxs[k] = a * dys[k] + b * ((xs[k] - mu) * istd) + c0;
+void batch_norm_channel_forward_train(const T* x, int n, std::ptrdiff_t stride, std::ptrdiff_t s, T gamma, T beta,
+                                      T epsilon, T& mean, T& var, T& inv_std, T* y) {
+  const double m = double(n) * double(s);
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const T* xs = x + i * stride;
+    for (std::ptrdiff_t k = 0; k < s; ++k) sum += xs[k];
+  }
+  const double mu = sum / m;
+  double squares = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const T* xs = x + i * stride;
+    for (std::ptrdiff_t k = 0; k < s; ++k) {
+      const double d = xs[k] - mu;
+      squares += d * d;
     }
   }
+  const double variance = squares / m;
+  const double istd = 1.0 / std::sqrt(variance + double(epsilon));
+  mean = T(mu);
+  var = T(variance);
+  inv_std = T(istd);
+  const T scale = T(double(gamma) * istd), shift = T(double(beta) - mu * double(gamma) * istd);
+  batch_norm_channel_inference(x, n, stride, s, scale, shift, y);
 }
 
-/// y = x * scale_c + shift_c over (N, C, S): the inference forward, given
-/// batch_norm_inference_coefficients' scale and shift.
+/// One channel's training backward from its x, mean and inv_std; dy is read. Writes dgamma,
+/// dbeta and, if dx is not null, dx.
 template <typename T>
-void batch_norm_forward_inference(const T* x, int n, int c, int s, const T* scale, const T* shift, T* y) {
-  const std::ptrdiff_t plane = s, sample = std::ptrdiff_t(c) * s;
-  for (int i = 0; i < n; ++i)
-    for (int ch = 0; ch < c; ++ch) {
-      const T* xs = x + i * sample + ch * plane;
-      T* ys = y + i * sample + ch * plane;
-      const T a = scale[ch], b = shift[ch];
-      for (std::ptrdiff_t k = 0; k < plane; ++k) ys[k] = xs[k] * a + b;
+void batch_norm_channel_backward_train(const T* x, const T* dy, int n, std::ptrdiff_t stride, std::ptrdiff_t s,
+                                       T gamma, T mean, T inv_std, T& dgamma, T& dbeta, T* dx) {
+  const double m = double(n) * double(s);
+  double sum_dy = 0.0, sum_dy_xhat = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const T* xs = x + i * stride;
+    const T* dys = dy + i * stride;
+    for (std::ptrdiff_t k = 0; k < s; ++k) {
+      sum_dy += dys[k];
+      sum_dy_xhat += dys[k] * ((xs[k] - mean) * inv_std);
     }
+  }
+  dbeta = T(sum_dy);
+  dgamma = T(sum_dy_xhat);
+  if (!dx) return;
+  // dx = a * dy + b * xhat + c0, one multiply-add chain per element.
+  const T a = T(double(gamma) * inv_std);
+  const T b = T(-double(gamma) * inv_std * sum_dy_xhat / m);
+  const T c0 = T(-double(gamma) * inv_std * sum_dy / m);
+  for (int i = 0; i < n; ++i) {
+    const T* xs = x + i * stride;
+    const T* dys = dy + i * stride;
+    T* dxs = dx + i * stride;
+    for (std::ptrdiff_t k = 0; k < s; ++k) dxs[k] = a * dys[k] + b * ((xs[k] - mean) * inv_std) + c0;
+  }
 }
 
 /// scale_c = gamma_c / sqrt(moving_var_c + eps), shift_c = beta_c - moving_mean_c * scale_c (C).
