@@ -104,16 +104,15 @@ TEST_CASE("A residual network learns a small separable problem to 99%", "[functi
   h = model.apply(Dense<float>(4), h);
   model.set_output(model.apply(Softmax<float>(), h));
   model.compile(Adam<float>(0.01f));
-  const int batch = 32;
-  Tensor<float> xb;
-  std::vector<int> yb(batch);
-  for (int epoch = 0; epoch < 8; ++epoch)
-    for (int begin = 0; begin + batch <= x.batch(); begin += batch) {
-      xb.resize(batch, x.shape());
-      std::copy(x.sample(begin), x.sample(begin) + batch * x.sample_size(), xb.data());
-      std::copy(y.begin() + begin, y.begin() + begin + batch, yb.begin());
-      model.train_on_batch(xb, yb);
-    }
+  FitOptions<float> options;
+  options.epochs = 8;
+  options.batch_size = 32;
+  options.validation_x = &x_test;
+  options.validation_y = &y_test;
+  const History history = model.fit(x, y, options);
+  REQUIRE(history.epochs.size() == 8);
+  CHECK(history.epochs.back().val_accuracy == model.evaluate(x_test, y_test).accuracy);
+  CHECK_THROWS_WITH(model.fit(x_test, std::vector<int>(256, 4), options), Catch::Contains("label 4"));
   const auto result = model.evaluate(x_test, y_test);
   INFO("held-out accuracy " << result.accuracy << ", loss " << result.loss);
   CHECK(result.accuracy >= 0.99);

@@ -19,8 +19,9 @@
 /// gradient being the sum over its consumers. Activations and gradients are one buffer per node,
 /// resized per batch and reused.
 ///
-/// What it has today: train_on_batch, evaluate, predict, parameters, summary (with a
-/// "Connected to" column). Not yet: fit, save/load, and Sequential on the same engine.
+/// What it has today: fit (the same loop as Sequential's, model/fit_loop.hpp), train_on_batch,
+/// evaluate, predict, parameters, summary (with a "Connected to" column). Not yet: save/load,
+/// and Sequential as a special case of this graph engine.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -36,6 +37,7 @@
 #include "minidnn/layers/softmax.hpp"
 #include "minidnn/losses/categorical_crossentropy.hpp"
 #include "minidnn/metrics/accuracy.hpp"
+#include "minidnn/model/fit_loop.hpp"
 #include "minidnn/model/training.hpp"
 #include "minidnn/optim/optimizer.hpp"
 
@@ -174,8 +176,17 @@ class Model {
     std::swap(nodes_[output_].grad, grad_output);
   }
 
+  /// Trains for options.epochs epochs on (x, labels); see FitOptions.
+  History fit(const Tensor<T>& x, const std::vector<int>& labels, const FitOptions<T>& options) {
+    check_dataset(x, labels, "fit");
+    if (options.validation_x && options.validation_y)
+      check_dataset(*options.validation_x, *options.validation_y, "fit validation");
+    return fit_loop(*this, x, labels, options, fit_x_, fit_labels_);
+  }
+
   /// Loss and accuracy over a data set, in batches (dropout off).
   Evaluation evaluate(const Tensor<T>& x, const std::vector<int>& labels, int batch_size = 256) {
+    check_dataset(x, labels, "evaluate");
     double loss_sum = 0.0;
     long correct = 0;
     for_each_batch(x, batch_size, [&](int begin, const Tensor<T>& batch) {
@@ -250,6 +261,17 @@ class Model {
   }
   void require_output() const {
     if (output_ < 0) fail("Model: no output; call set_output first");
+  }
+  void check_dataset(const Tensor<T>& x, const std::vector<int>& labels, const char* what) const {
+    require_output();
+    if (x.shape() != nodes_[0].shape)
+      fail(what, ": input shape ", x.shape(), " does not match the model's input shape ", nodes_[0].shape);
+    if (labels.size() != std::size_t(x.batch())) fail(what, ": ", labels.size(), " labels for ", x.batch(), " samples");
+    if (x.batch() == 0) fail(what, ": no samples");
+    const int classes = int(nodes_[output_].shape.size());
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] < 0 || labels[i] >= classes)
+        fail(what, ": label ", labels[i], " of sample ", i, " is outside [0, ", classes, ")");
   }
   const Tensor<T>& value(int node) const { return node == 0 ? *input_ : nodes_[node].output; }
   void gather_inputs(const Node& node) {
@@ -357,8 +379,8 @@ class Model {
   std::vector<const Tensor<T>*> inputs_scratch_;
   std::vector<Tensor<T>> merge_grads_;
   std::vector<Tensor<T>*> grad_pointers_;
-  Tensor<T> scratch_, batch_x_;
-  std::vector<int> labels_scratch_;
+  Tensor<T> scratch_, batch_x_, fit_x_;
+  std::vector<int> labels_scratch_, fit_labels_;
 };
 
 }  // namespace minidnn
