@@ -109,11 +109,18 @@ class Sequential {
     std::ostringstream out;
     const std::string rule(78, '_'), double_rule(78, '=');
     out << "Model: Sequential, input " << format_shape(input_shape_) << "\n" << rule << "\n";
-    out << std::left << std::setw(28) << " Layer (type)" << std::setw(18) << "Output shape" << std::setw(12)
-        << "Param #" << "Configuration\n" << double_rule << "\n";
+    // Indices right-aligned to the widest, so the type column starts in one place for any
+    // number of layers; the column widens for long type names.
+    const std::size_t index_width = std::to_string(layers_.size() - 1).size();
+    std::size_t name_width = 28;
+    for (auto& l : layers_) name_width = std::max(name_width, index_width + l->type().size() + 4);
+    out << std::left << std::setw(int(name_width)) << " Layer (type)" << std::setw(18) << "Output shape"
+        << std::setw(12) << "Param #" << "Configuration\n" << double_rule << "\n";
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       auto& l = *layers_[i];
-      out << std::left << std::setw(28) << (" " + std::to_string(i) + " " + l.type())
+      std::string index = std::to_string(i);
+      index.insert(0, index_width - index.size(), ' ');
+      out << std::left << std::setw(int(name_width)) << (" " + index + " " + l.type())
           << std::setw(18) << format_shape(l.output_shape()) << std::setw(12)
           << with_commas(l.parameter_count()) << l.describe() << "\n";
     }
