@@ -232,7 +232,8 @@ class Model {
     std::ostringstream out;
     out << "Model: functional, input " << format_shape(nodes_[0].shape) << "\n" << std::string(total_width, '_') << "\n";
     for (std::size_t r = 0; r < rows.size(); ++r) {
-      for (std::size_t c = 0; c < 4; ++c) out << std::left << std::setw(int(width[c] + 2)) << rows[r][c];
+      for (std::size_t c = 0; c < 3; ++c) out << std::left << std::setw(int(width[c] + 2)) << rows[r][c];
+      out << rows[r][3];
       out << "\n" << (r == 0 ? std::string(total_width, '=') + "\n" : "");
     }
     const std::size_t trainable = parameter_count(), frozen = non_trainable_parameter_count();
