@@ -119,6 +119,30 @@ int main(int argc, char** argv) {
     model.compile(SGD<float>(0.1, 0.9));
     save_seed(model, "conv_sgd", true);
   }
+  {
+    // The layers of format version 2, with BatchNormalization's moving statistics.
+    Sequential<float> model;
+    model.add(Conv2D<float>(2, 3));
+    model.add(BatchNormalization<float>());
+    model.add(ActivationLayer<float>("relu"));
+    model.add(DepthwiseConv2D<float>(3, 2, Padding::same, 2));
+    model.add(SeparableConv2D<float>(3, 3, 1, Padding::same, 1, Activation::relu, false));
+    model.add(GlobalAveragePooling2D<float>());
+    model.add(BatchNormalization<float>());
+    model.add(Dense<float>(2));
+    model.add(Softmax<float>());
+    model.build(Shape{1, 7, 6}, 3);
+    model.compile(Adam<float>(1e-3));
+    save_seed(model, "v2_layers_adam", true);
+  }
+  {
+    Sequential<float> model;
+    model.add(DepthwiseConv2D<float>(2));
+    model.add(GlobalMaxPooling2D<float>());
+    model.add(ActivationLayer<float>("sigmoid"));
+    model.build(Shape{2, 4, 4}, 4);
+    save_seed(model, "v2_global_max", false);
+  }
 
   write_image(out / "image", "grey.png", 5, 4, 1);
   write_image(out / "image", "rgba.png", 4, 3, 4);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <sstream>
 
 #include "minidnn/sequential.hpp"
 #include "support/gradient_check.hpp"
@@ -291,4 +292,35 @@ TEST_CASE("fit resumed mid-epoch with the interrupted epoch's sums reports the w
   CHECK(rest.epochs[0].loss == Approx(whole.epochs[1].loss).epsilon(1e-12));
   CHECK(rest.epochs[0].accuracy == whole.epochs[1].accuracy);
   CHECK(rest.epochs[0].seconds >= 5.0);
+TEST_CASE("Sequential's summary stays aligned past ten layers and counts non-trainable parameters", "[sequential]") {
+  Sequential<float> model;
+  model.add(Conv2D<float>(2, 3, Activation::linear, 1, Padding::same));
+  for (int i = 0; i < 5; ++i) {
+    model.add(BatchNormalization<float>());
+    model.add(ActivationLayer<float>("relu"));
+  }
+  model.add(GlobalAveragePooling2D<float>());
+  model.add(Dense<float>(3));
+  model.add(Softmax<float>());
+  model.build(Shape{1, 6, 6}, 1);
+  const std::string text = model.summary();
+  // Each row's output shape starts in the header's "Output shape" column.
+  std::istringstream lines(text);
+  std::string line;
+  std::size_t column = std::string::npos;
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    if (line.find("Output shape") != std::string::npos) column = line.find("Output shape");
+    if (line.find("BatchNormalization") == std::string::npos && line.find("Activation") == std::string::npos) continue;
+    ++rows;
+    REQUIRE(column != std::string::npos);
+    CHECK(line[column - 1] == ' ');
+    CHECK(line[column] != ' ');
+  }
+  CHECK(rows == 10);
+  CHECK_THAT(text, Catch::Contains(" 8 Activation"));
+  CHECK_THAT(text, Catch::Contains("10 Activation"));
+  CHECK_THAT(text, Catch::Contains(" 9 BatchNormalization"));
+  CHECK_THAT(text, Catch::Contains("Total params: " + std::to_string(20 + 5 * 8 + 2 * 3 + 3)));
+  CHECK_THAT(text, Catch::Contains("Non-trainable params: 20"));
 }

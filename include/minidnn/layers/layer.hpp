@@ -81,6 +81,9 @@ class Layer {
   /// Trainable parameters (empty for parameter-free layers). Pointers stay valid for the
   /// layer's lifetime.
   virtual std::vector<Parameter<T>*> parameters() { return {}; }
+  /// Arrays saved with the weights that the optimizer never updates (BatchNormalization's moving
+  /// mean and variance; Keras's non-trainable weights). Their `grad` is unused.
+  virtual std::vector<Parameter<T>*> non_trainable_parameters() { return {}; }
 
   /// Writes the hyperparameters (not the weights) to a model file; the layer registry reads them
   /// back with the matching constructor.

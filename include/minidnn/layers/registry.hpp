@@ -8,13 +8,18 @@
 #include <memory>
 #include <string>
 
+#include "minidnn/layers/activation_layer.hpp"
 #include "minidnn/layers/avg_pool2d.hpp"
+#include "minidnn/layers/batch_normalization.hpp"
 #include "minidnn/layers/conv2d.hpp"
 #include "minidnn/layers/dense.hpp"
+#include "minidnn/layers/depthwise_conv2d.hpp"
 #include "minidnn/layers/dropout.hpp"
 #include "minidnn/layers/flatten.hpp"
+#include "minidnn/layers/global_pooling2d.hpp"
 #include "minidnn/layers/max_pool2d.hpp"
 #include "minidnn/layers/relu.hpp"
+#include "minidnn/layers/separable_conv2d.hpp"
 #include "minidnn/layers/softmax.hpp"
 
 namespace minidnn {
@@ -41,6 +46,12 @@ class LayerRegistry {
         {"AvgPool2D", &AvgPool2D<T>::read_config}, {"Dense", &Dense<T>::read_config},
         {"Dropout", &Dropout<T>::read_config},   {"Flatten", &Flatten<T>::read_config},
         {"ReLU", &ReLU<T>::read_config},         {"Softmax", &Softmax<T>::read_config},
+        {"BatchNormalization", &BatchNormalization<T>::read_config},
+        {"DepthwiseConv2D", &DepthwiseConv2D<T>::read_config},
+        {"SeparableConv2D", &SeparableConv2D<T>::read_config},
+        {"GlobalAveragePooling2D", &GlobalAveragePooling2D<T>::read_config},
+        {"GlobalMaxPooling2D", &GlobalMaxPooling2D<T>::read_config},
+        {"Activation", &ActivationLayer<T>::read_config},
     };
     return all;
   }

@@ -5,17 +5,21 @@
 ///
 ///     offset  field
 ///     0       magic "MDNN"
-///     4       u32 format version (1)
+///     4       u32 format version (2; version-1 files still load)
 ///     8       u32 scalar size of the stored values (4 = float32, 8 = float64)
 ///     12      u64 payload size P
 ///     20      payload (P bytes):
 ///               input shape (u32 rank, i32 dims...)
 ///               u32 layer count; per layer: type string, hyperparameters (the layer's
 ///               write_config), u32 parameter count, per parameter: name, u32 rank, i32 dims,
-///               values; then the layer's state (write_state)
+///               values; [v2] u32 non-trainable parameter count, each stored as a parameter is
+///               (BatchNormalization's moving mean and variance); then the layer's state (write_state)
 ///               u8 has_optimizer; if 1: type string, optimizer config, per parameter its slots
 ///               metadata string (free-form key=value lines for tools, e.g. the epoch reached)
 ///     20+P    u32 CRC-32 of the payload
+///
+/// Version 1 (before the layers of format 2) has no non-trainable block; it is read as having
+/// none, and a layer that needs one is refused in a version-1 file.
 ///
 /// Integers are little-endian. Loading checks the magic, version, size and checksum before
 /// reading any field, and every field is bounds-checked, so a truncated, corrupt or foreign file
@@ -44,7 +48,9 @@ namespace minidnn {
 namespace model_file {
 
 constexpr char kMagic[4] = {'M', 'D', 'N', 'N'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;
+/// The oldest format version load() still reads.
+constexpr std::uint32_t kOldestVersion = 1;
 constexpr std::size_t kHeaderSize = 20;
 /// No model file's payload may be larger than this (1 TiB): keeps the size arithmetic exact.
 constexpr std::uint64_t kMaxPayloadBytes = std::uint64_t(1) << 40;
@@ -114,6 +120,37 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& type, const std:
   fail(what, ": unknown optimizer type '", type, "'");
 }
 
+/// Writes a count, then each parameter's name, shape and values.
+template <typename T>
+void write_parameters(BinaryWriter& out, const std::vector<Parameter<T>*>& params) {
+  out.write<std::uint32_t>(static_cast<std::uint32_t>(params.size()));
+  for (const auto* p : params) {
+    out.write_string(p->name);
+    write_shape(out, p->dims);
+    out.write_array(p->value.data(), p->size());
+  }
+}
+
+/// Reads what write_parameters wrote into `params`, which must match it in count, names and shapes.
+template <typename T>
+void read_parameters(BinaryReader& in, std::uint32_t scalar_size, const std::vector<Parameter<T>*>& params,
+                     const std::string& where, const char* kind) {
+  const auto stored = in.read<std::uint32_t>("parameter count");
+  if (stored != params.size()) fail(where, ": stores ", stored, " ", kind, "s, expected ", params.size());
+  for (auto* p : params) {
+    const std::string name = in.read_string("parameter name", 256);
+    if (name != p->name) fail(where, ": expected ", kind, " '", p->name, "', found '", name, "'");
+    if (read_dims(in, "parameter shape") != p->dims) fail(where, ": ", kind, " '", name, "' has the wrong shape");
+    read_values(in, scalar_size, p->value.data(), p->size(), where + " " + name);
+    // A NaN or infinity behind a valid checksum would make every prediction garbage (loss nan,
+    // every face the first class): refuse it here, naming where it is.
+    for (std::size_t k = 0; k < p->size(); ++k)
+      if (!std::isfinite(p->value[k]))
+        fail(where, ": ", kind, " '", name, "' holds a non-finite value (", p->value[k], ") at index ", k,
+             ": the model is broken (training diverged?)");
+  }
+}
+
 /// Serializes a built model (and the optimizer, if given) and writes it atomically to `path`.
 template <typename T>
 void save(const std::filesystem::path& path, const Shape& input_shape,
@@ -125,13 +162,8 @@ void save(const std::filesystem::path& path, const Shape& input_shape,
   for (const auto& layer : layers) {
     payload.write_string(layer->type());
     layer->write_config(payload);
-    const auto params = layer->parameters();
-    payload.write<std::uint32_t>(static_cast<std::uint32_t>(params.size()));
-    for (const auto* p : params) {
-      payload.write_string(p->name);
-      write_shape(payload, p->dims);
-      payload.write_array(p->value.data(), p->size());
-    }
+    write_parameters(payload, layer->parameters());
+    write_parameters(payload, layer->non_trainable_parameters());
     layer->write_state(payload);
   }
   payload.write<std::uint8_t>(optimizer ? 1 : 0);
@@ -183,8 +215,9 @@ Contents<T> load(const std::filesystem::path& path) {
   if (header_got < kHeaderSize) fail(what, ": truncated: the header is incomplete");
   BinaryReader header(header_bytes + 4, kHeaderSize - 4, what);
   const auto version = header.read<std::uint32_t>("format version");
-  if (version != kVersion)
-    fail(what, ": unsupported format version ", version, " (this build reads version ", kVersion, ")");
+  if (version < kOldestVersion || version > kVersion)
+    fail(what, ": unsupported format version ", version, " (this build reads versions ", kOldestVersion, " to ",
+         kVersion, ")");
   const auto scalar_size = header.read<std::uint32_t>("scalar size");
   if (scalar_size != 4 && scalar_size != 8) fail(what, ": invalid scalar size ", scalar_size);
   const auto payload_size = header.read<std::uint64_t>("payload size");
@@ -251,22 +284,12 @@ Contents<T> load(const std::filesystem::path& path) {
       fail(what, ": layer ", i, " (", type, ") needs ", stored_values, " parameter values but only ", in.remaining(),
            " bytes are left: truncated or corrupt");
     shape = layer->build(shape, unused_rng);
-    const auto params = layer->parameters();
-    const auto stored = in.read<std::uint32_t>("parameter count");
-    if (stored != params.size())
-      fail(what, ": layer ", i, " (", type, ") stores ", stored, " parameters, expected ", params.size());
-    for (auto* p : params) {
-      const std::string name = in.read_string("parameter name", 256);
-      if (name != p->name) fail(what, ": layer ", i, " (", type, "): expected parameter '", p->name, "', found '", name, "'");
-      if (read_dims(in, "parameter shape") != p->dims)
-        fail(what, ": layer ", i, " (", type, "): parameter '", name, "' has the wrong shape");
-      read_values(in, scalar_size, p->value.data(), p->size(), type + " " + name);
-      // A NaN or infinity behind a valid checksum would make every prediction garbage (loss nan,
-      // every face the first class): refuse it here, naming where it is.
-      for (std::size_t k = 0; k < p->size(); ++k)
-        if (!std::isfinite(p->value[k]))
-          fail(what, ": layer ", i, " (", type, "): parameter '", name, "' holds a non-finite value (",
-               p->value[k], ") at index ", k, ": the model is broken (training diverged?)");
+    const std::string where = what + ": layer " + std::to_string(i) + " (" + type + ")";
+    read_parameters(in, scalar_size, layer->parameters(), where, "parameter");
+    if (version >= 2) {
+      read_parameters(in, scalar_size, layer->non_trainable_parameters(), where, "non-trainable parameter");
+    } else if (!layer->non_trainable_parameters().empty()) {
+      fail(where, ": this layer needs format version 2, the file is version 1");
     }
     layer->read_state(in);
     contents.layers.push_back(std::move(layer));

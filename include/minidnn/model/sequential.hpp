@@ -36,6 +36,7 @@
 #include "minidnn/layers/softmax.hpp"
 #include "minidnn/losses/categorical_crossentropy.hpp"
 #include "minidnn/metrics/accuracy.hpp"
+#include "minidnn/model/fit_loop.hpp"
 #include "minidnn/model/training.hpp"
 #include "minidnn/optim/optimizer.hpp"
 
@@ -108,15 +109,27 @@ class Sequential {
     std::ostringstream out;
     const std::string rule(78, '_'), double_rule(78, '=');
     out << "Model: Sequential, input " << format_shape(input_shape_) << "\n" << rule << "\n";
-    out << std::left << std::setw(28) << " Layer (type)" << std::setw(18) << "Output shape" << std::setw(12)
-        << "Param #" << "Configuration\n" << double_rule << "\n";
+    // Indices right-aligned to the widest, so the type column starts in one place for any
+    // number of layers; the column widens for long type names.
+    const std::size_t index_width = std::to_string(layers_.size() - 1).size();
+    std::size_t name_width = 28;
+    for (auto& l : layers_) name_width = std::max(name_width, index_width + l->type().size() + 4);
+    out << std::left << std::setw(int(name_width)) << " Layer (type)" << std::setw(18) << "Output shape"
+        << std::setw(12) << "Param #" << "Configuration\n" << double_rule << "\n";
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       auto& l = *layers_[i];
-      out << std::left << std::setw(28) << (" " + std::to_string(i) + " " + l.type())
+      std::string index = std::to_string(i);
+      index.insert(0, index_width - index.size(), ' ');
+      out << std::left << std::setw(int(name_width)) << (" " + index + " " + l.type())
           << std::setw(18) << format_shape(l.output_shape()) << std::setw(12)
           << with_commas(l.parameter_count()) << l.describe() << "\n";
     }
-    out << double_rule << "\nTotal params: " << with_commas(parameter_count()) << "\n";
+    std::size_t non_trainable = 0;
+    for (auto& layer : layers_)
+      for (auto* p : layer->non_trainable_parameters()) non_trainable += p->size();
+    out << double_rule << "\nTotal params: " << with_commas(parameter_count() + non_trainable) << "\n";
+    out << "Trainable params: " << with_commas(parameter_count()) << "\n";
+    out << "Non-trainable params: " << with_commas(non_trainable) << "\n";
     return out.str();
   }
 
@@ -189,79 +202,7 @@ class Sequential {
     if ((options.validation_x == nullptr) != (options.validation_y == nullptr))
       fail("fit: give both validation_x and validation_y, or neither");
     if (options.validation_x) check_dataset(*options.validation_x, *options.validation_y, "fit validation");
-    const int n = x.batch();
-    const int batches = (n + options.batch_size - 1) / options.batch_size;
-    History history;
-    std::vector<int> order(n);
-    for (int epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
-      const auto start = std::chrono::steady_clock::now();
-      if (options.learning_rate) {
-        require_compiled();
-        optimizer_->set_learning_rate(options.learning_rate(epoch));
-      }
-      std::iota(order.begin(), order.end(), 0);
-      if (options.shuffle) {
-        Rng rng(Rng::derive(options.seed, static_cast<std::uint64_t>(epoch)));
-        for (int i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<std::uint64_t>(i) + 1)]);
-      }
-      BatchLogs logs{epoch, 0, batches, 0, 0.0, 0.0};
-      double loss_sum = 0.0;
-      long correct = 0;
-      const int first_batch = epoch == options.initial_epoch ? options.initial_batch : 0;
-      auto epoch_start = start;
-      if (first_batch > 0 && options.initial_samples_seen > 0) {  // the interrupted epoch's sums so far
-        logs.samples_seen = options.initial_samples_seen;
-        loss_sum = options.initial_loss * options.initial_samples_seen;
-        correct = std::lround(options.initial_accuracy * options.initial_samples_seen);
-        epoch_start -= std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            std::chrono::duration<double>(options.initial_seconds));
-      }
-      for (int b = first_batch; b < batches; ++b) {
-        const int begin = b * options.batch_size;
-        const int count = std::min(options.batch_size, n - begin);
-        gather(x, labels, order.data() + begin, count);
-        if (options.augment) {
-          Rng rng(Rng::derive(Rng::derive(options.seed, 0x5eed + epoch), static_cast<std::uint64_t>(b)));
-          options.augment(batch_x_, rng);
-        }
-        Evaluation step;
-        try {
-          step = train_on_batch(batch_x_, batch_labels_);
-        } catch (const Error& e) {
-          fail("epoch ", epoch + 1, ", batch ", b + 1, ": ", e.what());
-        }
-        loss_sum += step.loss * count;
-        correct += std::lround(step.accuracy * count);
-        logs.batch = b;
-        logs.samples_seen += count;
-        logs.loss = loss_sum / logs.samples_seen;
-        logs.accuracy = double(correct) / logs.samples_seen;
-        if (options.on_batch_end && !options.on_batch_end(logs)) {
-          history.stopped = true;
-          history.next_epoch = b + 1 < batches ? epoch : epoch + 1;
-          history.next_batch = b + 1 < batches ? b + 1 : 0;
-          return history;
-        }
-      }
-      EpochLogs epoch_logs;
-      epoch_logs.epoch = epoch;
-      epoch_logs.loss = logs.loss;
-      epoch_logs.accuracy = logs.accuracy;
-      if (options.validation_x) {
-        const Evaluation v = evaluate(*options.validation_x, *options.validation_y, options.batch_size);
-        epoch_logs.has_validation = true;
-        epoch_logs.val_loss = v.loss;
-        epoch_logs.val_accuracy = v.accuracy;
-      }
-      epoch_logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-      history.epochs.push_back(epoch_logs);
-      history.next_epoch = epoch + 1;
-      if (options.on_epoch_end && !options.on_epoch_end(epoch_logs)) {
-        history.stopped = epoch + 1 < options.epochs;
-        return history;
-      }
-    }
-    return history;
+    return fit_loop(*this, x, labels, options, batch_x_, batch_labels_);
   }
 
   /// Saves the model (atomically: the file is either the old one or the complete new one). With
@@ -356,17 +297,6 @@ class Sequential {
     for (std::size_t i = top; i-- > 0;) {
       const Tensor<T>& input = i == 0 ? x : activations_[i - 1];
       layers_[i]->backward(input, activations_[i], gradients_[i], i == 0 ? nullptr : &gradients_[i - 1]);
-    }
-  }
-
-  // Copies the samples at `indices` into the reusable batch buffer.
-  void gather(const Tensor<T>& x, const std::vector<int>& labels, const int* indices, int count) {
-    batch_x_.resize(count, x.shape());
-    batch_labels_.resize(count);
-    const std::size_t sample = x.sample_size();
-    for (int i = 0; i < count; ++i) {
-      std::copy(x.sample(indices[i]), x.sample(indices[i]) + sample, batch_x_.sample(i));
-      batch_labels_[i] = labels[indices[i]];
     }
   }
 

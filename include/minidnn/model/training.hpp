@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// What Sequential::fit takes and reports: options, per-batch and per-epoch logs, history.
+/// What fit (Sequential and Model, one loop in model/fit_loop.hpp) takes and reports: options,
+/// per-batch and per-epoch logs, history.
 #include <cstdint>
 #include <functional>
 #include <vector>

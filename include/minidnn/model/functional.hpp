@@ -1,0 +1,387 @@
+#pragma once
+/// \file
+/// Model<T>: Keras's functional API. A model starts from an input; layers are applied to symbolic
+/// tensors (Symbol) and return new ones, so any directed acyclic graph can be written: branches,
+/// residual additions (Add), channel concatenations (Concatenate), a tensor used by several
+/// layers (its gradients are summed).
+///
+///     Model<float> model(/*seed=*/1);
+///     Symbol x = model.input(Shape{1, 12, 12});
+///     Symbol h = model.apply(Conv2D<float>(8, 3, Activation::relu, 1, Padding::same), x);
+///     Symbol r = model.apply(Conv2D<float>(8, 3, Activation::linear, 1, Padding::same), h);
+///     Symbol s = model.merge(Add<float>(), {h, r});          // h is used twice
+///     ...
+///     model.set_output(model.apply(Softmax<float>(), logits));
+///
+/// Layers are built when applied (shapes are known then), from the model's seeded generator.
+/// Nodes are kept in the order they were made, which is a topological order: a node can only use
+/// nodes made before it. forward runs them in that order; backward in reverse, each node's
+/// gradient being the sum over its consumers. Activations and gradients are one buffer per node,
+/// resized per batch and reused.
+///
+/// What it has today: fit (the same loop as Sequential's, model/fit_loop.hpp), train_on_batch,
+/// evaluate, predict, parameters, summary (with a "Connected to" column). Not yet: save/load,
+/// and Sequential as a special case of this graph engine.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <iomanip>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "minidnn/layers/layer.hpp"
+#include "minidnn/layers/merge.hpp"
+#include "minidnn/layers/softmax.hpp"
+#include "minidnn/losses/categorical_crossentropy.hpp"
+#include "minidnn/metrics/accuracy.hpp"
+#include "minidnn/model/fit_loop.hpp"
+#include "minidnn/model/training.hpp"
+#include "minidnn/optim/optimizer.hpp"
+
+namespace minidnn {
+
+/// A symbolic tensor: the output of one node of a Model (its index).
+struct Symbol {
+  int node = -1;
+};
+
+template <typename T>
+class Model {
+ public:
+  using Loss = CategoricalCrossEntropy<T>;
+
+  explicit Model(std::uint64_t seed = 0) : rng_(seed) {}
+
+  /// The model's input (one per model), of per-sample shape `shape`.
+  Symbol input(const Shape& shape) {
+    if (!nodes_.empty()) fail("Model: the input must be the first node, and there is one");
+    Node node;
+    node.shape = shape;
+    nodes_.push_back(std::move(node));
+    return Symbol{0};
+  }
+
+  /// Applies a one-input layer to `x`; builds it for x's shape.
+  template <typename L, typename = std::enable_if_t<std::is_base_of_v<Layer<T>, L>>>
+  Symbol apply(L layer, Symbol x) {
+    check_symbol(x);
+    Node node;
+    node.layer = std::make_unique<L>(std::move(layer));
+    node.inputs = {x.node};
+    try {
+      node.shape = node.layer->build(nodes_[x.node].shape, rng_);
+    } catch (const Error& e) {
+      fail("Model: node ", nodes_.size(), " (", node.layer->type(), "): ", e.what());
+    }
+    return push(std::move(node));
+  }
+
+  /// Applies a layer of several inputs (Add, Concatenate) to `xs`.
+  template <typename L, typename = std::enable_if_t<std::is_base_of_v<MergeLayer<T>, L>>>
+  Symbol merge(L layer, const std::vector<Symbol>& xs) {
+    Node node;
+    node.merge = std::make_unique<L>(std::move(layer));
+    std::vector<Shape> shapes;
+    for (Symbol x : xs) {
+      check_symbol(x);
+      node.inputs.push_back(x.node);
+      shapes.push_back(nodes_[x.node].shape);
+    }
+    try {
+      node.shape = node.merge->build(shapes);
+    } catch (const Error& e) {
+      fail("Model: node ", nodes_.size(), " (", node.merge->type(), "): ", e.what());
+    }
+    return push(std::move(node));
+  }
+
+  /// Marks `y` as the model's output (the class probabilities, for the loss).
+  void set_output(Symbol y) {
+    check_symbol(y);
+    output_ = y.node;
+  }
+
+  const Shape& input_shape() const { return require_output(), nodes_[0].shape; }
+  const Shape& output_shape() const { return require_output(), nodes_[output_].shape; }
+  /// Nodes, the input included.
+  std::size_t size() const { return nodes_.size(); }
+
+  std::vector<Parameter<T>*> parameters() {
+    std::vector<Parameter<T>*> all;
+    for (auto& node : nodes_)
+      if (node.layer)
+        for (auto* p : node.layer->parameters()) all.push_back(p);
+    return all;
+  }
+  std::size_t parameter_count() {
+    std::size_t n = 0;
+    for (auto* p : parameters()) n += p->size();
+    return n;
+  }
+  std::size_t non_trainable_parameter_count() {
+    std::size_t n = 0;
+    for (auto& node : nodes_)
+      if (node.layer)
+        for (auto* p : node.layer->non_trainable_parameters()) n += p->size();
+    return n;
+  }
+
+  void compile(const Optimizer<T>& optimizer) { optimizer_ = optimizer.clone(); }
+  Optimizer<T>* optimizer() { return optimizer_.get(); }
+
+  /// Runs the graph on a batch; the result is valid until the next forward or training call.
+  const Tensor<T>& forward(const Tensor<T>& x, Mode mode = Mode::inference) {
+    require_output();
+    if (x.shape() != nodes_[0].shape)
+      fail("Model: input shape ", x.shape(), " does not match the model's input shape ", nodes_[0].shape);
+    if (x.batch() < 1) fail("Model: empty input batch");
+    input_ = &x;
+    for (std::size_t k = 1; k < nodes_.size(); ++k) {
+      Node& node = nodes_[k];
+      if (node.layer) {
+        node.layer->forward(value(node.inputs[0]), node.output, mode);
+      } else {
+        gather_inputs(node);
+        node.merge->forward(inputs_scratch_, node.output);
+      }
+    }
+    return value(output_);
+  }
+
+  /// One optimization step on one batch; returns its loss and accuracy (before the update).
+  /// Throws, leaving the weights untouched, if the loss is not finite.
+  Evaluation train_on_batch(const Tensor<T>& x, const std::vector<int>& labels) {
+    if (!optimizer_) fail("Model: call compile(optimizer) before training");
+    const Tensor<T>& probabilities = forward(x, Mode::train);
+    Evaluation result;
+    result.loss = Loss::loss(probabilities, labels);
+    if (!std::isfinite(result.loss)) fail("training diverged: the loss is ", result.loss);
+    result.accuracy = accuracy(probabilities, labels);
+    backward_from_loss(labels);
+    optimizer_->step(parameters());
+    return result;
+  }
+
+  /// Backpropagates `grad_output` (dLoss/doutput, overwritten) from the output of the last
+  /// forward(Mode::train); fills every parameter's grad and, if grad_input is not null,
+  /// dLoss/dinput.
+  void backward(Tensor<T>& grad_output, Tensor<T>* grad_input = nullptr) {
+    reset_gradients();
+    std::swap(nodes_[output_].grad, grad_output);
+    nodes_[output_].has_grad = true;
+    propagate(grad_input);
+    std::swap(nodes_[output_].grad, grad_output);
+  }
+
+  /// Trains for options.epochs epochs on (x, labels); see FitOptions.
+  History fit(const Tensor<T>& x, const std::vector<int>& labels, const FitOptions<T>& options) {
+    check_dataset(x, labels, "fit");
+    if (options.validation_x && options.validation_y)
+      check_dataset(*options.validation_x, *options.validation_y, "fit validation");
+    return fit_loop(*this, x, labels, options, fit_x_, fit_labels_);
+  }
+
+  /// Loss and accuracy over a data set, in batches (dropout off).
+  Evaluation evaluate(const Tensor<T>& x, const std::vector<int>& labels, int batch_size = 256) {
+    check_dataset(x, labels, "evaluate");
+    double loss_sum = 0.0;
+    long correct = 0;
+    for_each_batch(x, batch_size, [&](int begin, const Tensor<T>& batch) {
+      const Tensor<T>& p = forward(batch, Mode::inference);
+      labels_scratch_.assign(labels.begin() + begin, labels.begin() + begin + batch.batch());
+      loss_sum += Loss::loss(p, labels_scratch_) * batch.batch();
+      correct += count_correct(p, labels_scratch_);
+    });
+    return {loss_sum / x.batch(), double(correct) / x.batch()};
+  }
+
+  /// The output for every sample, in batches.
+  Tensor<T> predict(const Tensor<T>& x, int batch_size = 256) {
+    Tensor<T> out(x.batch(), output_shape());
+    for_each_batch(x, batch_size, [&](int begin, const Tensor<T>& batch) {
+      const Tensor<T>& p = forward(batch, Mode::inference);
+      std::copy(p.begin(), p.end(), out.sample(begin));
+    });
+    return out;
+  }
+
+  /// A Keras-style table with a "Connected to" column; columns widen to fit any model.
+  std::string summary() {
+    require_output();
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"Layer (type)", "Output shape", "Param #", "Connected to"});
+    for (std::size_t k = 0; k < nodes_.size(); ++k) {
+      const Node& node = nodes_[k];
+      std::string connected;
+      for (int i : node.inputs) connected += (connected.empty() ? "" : ", ") + name(i);
+      std::size_t params = 0;
+      if (node.layer) {
+        for (auto* p : node.layer->parameters()) params += p->size();
+        for (auto* p : node.layer->non_trainable_parameters()) params += p->size();
+      }
+      rows.push_back({name(int(k)) + " (" + type(int(k)) + ")", format_shape(node.shape), with_commas(params), connected});
+    }
+    std::vector<std::size_t> width(4, 0);
+    for (const auto& row : rows)
+      for (std::size_t c = 0; c < 4; ++c) width[c] = std::max(width[c], row[c].size());
+    std::size_t total_width = 0;
+    for (std::size_t c = 0; c < 4; ++c) total_width += width[c] + 2;
+    std::ostringstream out;
+    out << "Model: functional, input " << format_shape(nodes_[0].shape) << "\n" << std::string(total_width, '_') << "\n";
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      for (std::size_t c = 0; c < 3; ++c) out << std::left << std::setw(int(width[c] + 2)) << rows[r][c];
+      out << rows[r][3];
+      out << "\n" << (r == 0 ? std::string(total_width, '=') + "\n" : "");
+    }
+    const std::size_t trainable = parameter_count(), frozen = non_trainable_parameter_count();
+    out << std::string(total_width, '=') << "\nTotal params: " << with_commas(trainable + frozen)
+        << "\nTrainable params: " << with_commas(trainable) << "\nNon-trainable params: " << with_commas(frozen) << "\n";
+    return out.str();
+  }
+
+ private:
+  struct Node {
+    std::unique_ptr<Layer<T>> layer;       // a one-input layer, or
+    std::unique_ptr<MergeLayer<T>> merge;  // a layer of several inputs; neither for the input
+    std::vector<int> inputs;
+    Shape shape;
+    Tensor<T> output;  // the last forward's output
+    Tensor<T> grad;    // dLoss/doutput, summed over consumers
+    bool has_grad = false;
+  };
+
+  Symbol push(Node node) {
+    nodes_.push_back(std::move(node));
+    return Symbol{int(nodes_.size()) - 1};
+  }
+  void check_symbol(Symbol x) const {
+    if (x.node < 0 || std::size_t(x.node) >= nodes_.size()) fail("Model: symbol ", x.node, " is not a node of this model");
+  }
+  void require_output() const {
+    if (output_ < 0) fail("Model: no output; call set_output first");
+  }
+  void check_dataset(const Tensor<T>& x, const std::vector<int>& labels, const char* what) const {
+    require_output();
+    if (x.shape() != nodes_[0].shape)
+      fail(what, ": input shape ", x.shape(), " does not match the model's input shape ", nodes_[0].shape);
+    if (labels.size() != std::size_t(x.batch())) fail(what, ": ", labels.size(), " labels for ", x.batch(), " samples");
+    if (x.batch() == 0) fail(what, ": no samples");
+    const int classes = int(nodes_[output_].shape.size());
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] < 0 || labels[i] >= classes)
+        fail(what, ": label ", labels[i], " of sample ", i, " is outside [0, ", classes, ")");
+  }
+  const Tensor<T>& value(int node) const { return node == 0 ? *input_ : nodes_[node].output; }
+  void gather_inputs(const Node& node) {
+    inputs_scratch_.clear();
+    for (int i : node.inputs) inputs_scratch_.push_back(&value(i));
+  }
+  std::string type(int k) const {
+    const Node& n = nodes_[k];
+    return n.layer ? n.layer->type() : n.merge ? n.merge->type() : "Input";
+  }
+  std::string name(int k) const { return "#" + std::to_string(k); }
+
+  void reset_gradients() {
+    for (auto& node : nodes_) node.has_grad = false;
+  }
+
+  // Adds `g` into node k's gradient (the first contribution is moved in).
+  void accumulate(int k, Tensor<T>& g) {
+    Node& node = nodes_[k];
+    if (!node.has_grad) {
+      std::swap(node.grad, g);
+      node.has_grad = true;
+      return;
+    }
+    T* dst = node.grad.data();
+    const T* src = g.data();
+    for (std::size_t i = 0; i < node.grad.size(); ++i) dst[i] += src[i];
+  }
+
+  void backward_from_loss(const std::vector<int>& labels) {
+    reset_gradients();
+    Node& out = nodes_[output_];
+    if (dynamic_cast<Softmax<T>*>(out.layer.get()) && out.inputs[0] != 0) {
+      // Fused softmax + cross-entropy: dLoss/d(softmax input) = (p - y) / N.
+      Loss::softmax_gradient(out.output, labels, scratch_);
+      accumulate(out.inputs[0], scratch_);
+    } else {
+      Loss::gradient(value(output_), labels, out.grad);
+      out.has_grad = true;
+    }
+    propagate(nullptr);
+  }
+
+  // Runs every node's backward in reverse order, from the gradients set so far.
+  void propagate(Tensor<T>* grad_input) {
+    for (std::size_t k = nodes_.size(); k-- > 1;) {
+      Node& node = nodes_[k];
+      if (!node.has_grad) {
+        // No path to the loss (or the output's softmax, handled by the fused gradient): its
+        // parameters get zero gradients.
+        if (node.layer)
+          for (auto* p : node.layer->parameters()) std::fill(p->grad.begin(), p->grad.end(), T(0));
+        continue;
+      }
+      if (node.layer) {
+        const int in = node.inputs[0];
+        const bool wants = in != 0 || grad_input;
+        node.layer->backward(value(in), node.output, node.grad, wants ? &scratch_ : nullptr);
+        if (wants) accumulate(in, scratch_);
+      } else {
+        gather_inputs(node);
+        merge_grads_.resize(node.inputs.size());
+        grad_pointers_.clear();
+        for (std::size_t i = 0; i < node.inputs.size(); ++i)
+          grad_pointers_.push_back(node.inputs[i] != 0 || grad_input ? &merge_grads_[i] : nullptr);
+        node.merge->backward(inputs_scratch_, node.grad, grad_pointers_);
+        for (std::size_t i = 0; i < node.inputs.size(); ++i)
+          if (grad_pointers_[i]) accumulate(node.inputs[i], merge_grads_[i]);
+      }
+    }
+    if (grad_input) {
+      if (nodes_[0].has_grad) std::swap(*grad_input, nodes_[0].grad);
+      else grad_input->resize(input_->batch(), nodes_[0].shape), std::fill(grad_input->begin(), grad_input->end(), T(0));
+    }
+  }
+
+  template <typename F>
+  void for_each_batch(const Tensor<T>& x, int batch_size, F&& f) {
+    if (batch_size < 1) fail("batch size must be at least 1, got ", batch_size);
+    for (int begin = 0; begin < x.batch(); begin += batch_size) {
+      const int count = std::min(batch_size, x.batch() - begin);
+      batch_x_.resize(count, x.shape());
+      std::copy(x.sample(begin), x.sample(begin) + count * x.sample_size(), batch_x_.data());
+      f(begin, batch_x_);
+    }
+  }
+  static std::string format_shape(const Shape& s) {
+    if (s.rank() == 3) return std::to_string(s[1]) + "x" + std::to_string(s[2]) + "x" + std::to_string(s[0]);
+    return std::to_string(s.size());
+  }
+  static std::string with_commas(std::size_t n) {
+    std::string digits = std::to_string(n), out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+      if (i && (digits.size() - i) % 3 == 0) out += ',';
+      out += digits[i];
+    }
+    return out;
+  }
+
+  Rng rng_;
+  std::vector<Node> nodes_;
+  int output_ = -1;
+  const Tensor<T>* input_ = nullptr;
+  std::unique_ptr<Optimizer<T>> optimizer_;
+  std::vector<const Tensor<T>*> inputs_scratch_;
+  std::vector<Tensor<T>> merge_grads_;
+  std::vector<Tensor<T>*> grad_pointers_;
+  Tensor<T> scratch_, batch_x_, fit_x_;
+  std::vector<int> labels_scratch_, fit_labels_;
+};
+
+}  // namespace minidnn

@@ -1,0 +1,107 @@
+#include <catch2/catch.hpp>
+
+#include "minidnn/layers/batch_normalization.hpp"
+#include "support/gradient_check.hpp"
+#include "support/torch_fixtures.hpp"
+
+using namespace minidnn;
+namespace fx = minidnn::fixtures;
+
+namespace {
+Parameter<double>& param(Layer<double>& l, const std::string& name) {
+  for (auto* p : l.parameters())
+    if (p->name == name) return *p;
+  for (auto* p : l.non_trainable_parameters())
+    if (p->name == name) return *p;
+  FAIL("no parameter " << name);
+  throw;
+}
+}  // namespace
+
+TEST_CASE("BatchNormalization has Keras's defaults and parameters", "[batch_normalization]") {
+  BatchNormalization<double> bn;
+  CHECK(bn.momentum() == 0.99);
+  CHECK(bn.epsilon() == 1e-3);
+  Rng rng(1);
+  CHECK(bn.build(Shape{8, 5, 5}, rng) == Shape{8, 5, 5});
+  CHECK(bn.parameter_count() == 16);  // gamma, beta trainable
+  CHECK(bn.non_trainable_parameters().size() == 2);
+  for (double g : param(bn, "gamma").value) CHECK(g == 1.0);
+  for (double v : param(bn, "moving_variance").value) CHECK(v == 1.0);
+  for (double m : param(bn, "moving_mean").value) CHECK(m == 0.0);
+  CHECK_THROWS_WITH(BatchNormalization<double>(1.5), Catch::Contains("momentum"));
+  CHECK_THROWS_WITH(BatchNormalization<double>(0.9, 0.0), Catch::Contains("epsilon"));
+  BatchNormalization<double> bad;
+  CHECK_THROWS_WITH(bad.build(Shape{2, 3}, rng), Catch::Contains("BatchNormalization"));
+}
+
+TEST_CASE("BatchNormalization after a convolution matches PyTorch in training and inference", "[batch_normalization]") {
+  BatchNormalization<double> bn;
+  Rng rng(1);
+  bn.build(Shape{2, 4, 5}, rng);
+  test::load_fixture(param(bn, "gamma"), fx::bn_conv_gamma);
+  test::load_fixture(param(bn, "beta"), fx::bn_conv_beta);
+  const auto x = test::fixture_tensor(fx::bn_conv_x, 3, Shape{2, 4, 5});
+  Tensor<double> y;
+  bn.forward(x, y, Mode::train);
+  CHECK(test::max_difference(y, fx::bn_conv_y_train) < 1e-12);
+  CHECK(test::max_difference(param(bn, "moving_mean").value, fx::bn_conv_moving_mean) < 1e-12);
+  CHECK(test::max_difference(param(bn, "moving_variance").value, fx::bn_conv_moving_var) < 1e-12);
+
+  test::load_fixture(param(bn, "moving_mean"), fx::bn_conv_run_mean);
+  test::load_fixture(param(bn, "moving_variance"), fx::bn_conv_run_var);
+  bn.forward(x, y, Mode::inference);
+  CHECK(test::max_difference(y, fx::bn_conv_y_eval) < 1e-12);
+}
+
+TEST_CASE("BatchNormalization after a dense layer normalizes each feature as PyTorch's BatchNorm1d", "[batch_normalization]") {
+  BatchNormalization<double> bn;
+  Rng rng(1);
+  bn.build(Shape{3}, rng);
+  test::load_fixture(param(bn, "gamma"), fx::bn_dense_gamma);
+  test::load_fixture(param(bn, "beta"), fx::bn_dense_beta);
+  const auto x = test::fixture_tensor(fx::bn_dense_x, 5, Shape{3});
+  Tensor<double> y;
+  bn.forward(x, y, Mode::train);
+  CHECK(test::max_difference(y, fx::bn_dense_y_train) < 1e-12);
+  CHECK(test::max_difference(param(bn, "moving_mean").value, fx::bn_dense_moving_mean) < 1e-12);
+  CHECK(test::max_difference(param(bn, "moving_variance").value, fx::bn_dense_moving_var) < 1e-12);
+  test::load_fixture(param(bn, "moving_mean"), fx::bn_dense_run_mean);
+  test::load_fixture(param(bn, "moving_variance"), fx::bn_dense_run_var);
+  bn.forward(x, y, Mode::inference);
+  CHECK(test::max_difference(y, fx::bn_dense_y_eval) < 1e-12);
+}
+
+TEST_CASE("BatchNormalization training-mode gradients match finite differences", "[batch_normalization][gradient]") {
+  // The batch statistics depend on every input: the check covers the full Jacobian, batch > 1.
+  struct Case { int batch; Shape shape; };
+  for (const Case& c : {Case{4, Shape{2, 3, 3}}, Case{2, Shape{3, 5, 4}}, Case{3, Shape{3, 1, 1}},
+                        Case{2, Shape{1, 7, 7}}, Case{6, Shape{5}}}) {
+    CAPTURE(c.batch, c.shape.to_string());
+    BatchNormalization<double> bn(0.9, 1e-3);
+    Rng rng(3);
+    bn.build(c.shape, rng);
+    for (auto* p : bn.parameters())
+      for (auto& v : p->value) v = rng.uniform(0.5, 1.5);
+    const auto errors = test::check_layer_gradients(bn, c.batch, Mode::train);
+    CHECK(errors.input < 1e-7);
+    CHECK(errors.parameters < 1e-7);
+  }
+}
+
+TEST_CASE("BatchNormalization in float agrees with double on a large batch", "[batch_normalization]") {
+  // 64 x 24 x 24 values per channel with a large mean: the statistics must not lose digits.
+  BatchNormalization<float> bf;
+  BatchNormalization<double> bd;
+  Rng rng(5);
+  bf.build(Shape{2, 24, 24}, rng);
+  bd.build(Shape{2, 24, 24}, rng);
+  Tensor<float> xf(64, Shape{2, 24, 24}), yf;
+  Tensor<double> xd(64, Shape{2, 24, 24}), yd;
+  for (std::size_t i = 0; i < xf.size(); ++i) xd[i] = xf[i] = float(100.0 + rng.uniform(-1.0, 1.0));
+  bf.forward(xf, yf, Mode::train);
+  bd.forward(xd, yd, Mode::train);
+  double worst = 0.0;
+  for (std::size_t i = 0; i < yf.size(); ++i) worst = std::max(worst, std::abs(double(yf[i]) - yd[i]));
+  CHECK(worst < 1e-3);
+}

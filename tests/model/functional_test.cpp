@@ -1,0 +1,151 @@
+#include <catch2/catch.hpp>
+
+#include <sstream>
+
+#include "minidnn/layers/activation_layer.hpp"
+#include "minidnn/layers/batch_normalization.hpp"
+#include "minidnn/layers/conv2d.hpp"
+#include "minidnn/layers/dense.hpp"
+#include "minidnn/layers/depthwise_conv2d.hpp"
+#include "minidnn/layers/global_pooling2d.hpp"
+#include "minidnn/layers/max_pool2d.hpp"
+#include "minidnn/layers/separable_conv2d.hpp"
+#include "minidnn/model/functional.hpp"
+#include "minidnn/optim/adam.hpp"
+#include "support/gradient_check.hpp"
+#include "support/models.hpp"
+
+using namespace minidnn;
+
+namespace {
+
+// A graph with a branch, a residual add and a tensor used three times:
+//   a = tanh(conv(x));  b = depthwise(a) + conv1x1(a);  c = b + a;  d = concat(c, a)
+//   out = dense(gap(bn(d)))
+Model<double> branchy_graph() {
+  Model<double> model(5);
+  Symbol x = model.input(Shape{2, 5, 5});
+  Symbol a = model.apply(Conv2D<double>(3, 3, Activation::linear, 1, Padding::same), x);
+  a = model.apply(ActivationLayer<double>("tanh"), a);
+  Symbol left = model.apply(DepthwiseConv2D<double>(3, 1, Padding::same), a);
+  Symbol right = model.apply(Conv2D<double>(3, 1), a);
+  Symbol b = model.merge(Add<double>(), {left, right});
+  Symbol c = model.merge(Add<double>(), {b, a});
+  Symbol d = model.merge(Concatenate<double>(), {c, a});
+  Symbol e = model.apply(BatchNormalization<double>(), d);
+  Symbol f = model.apply(GlobalAveragePooling2D<double>(), e);
+  model.set_output(model.apply(Dense<double>(4), f));
+  return model;
+}
+
+}  // namespace
+
+TEST_CASE("A graph's gradients (branch, residual add, a tensor used three times) match finite differences",
+          "[functional][gradient]") {
+  auto model = branchy_graph();
+  Rng rng(9);
+  const int batch = 3;
+  Tensor<double> x(batch, model.input_shape()), upstream(batch, model.output_shape());
+  test::fill_uniform(x, rng);
+  test::fill_uniform(upstream, rng);
+  for (auto* p : model.parameters())
+    if (p->name == "bias" || p->name == "gamma" || p->name == "beta")
+      for (auto& v : p->value) v = rng.uniform(-0.5, 0.5) + (p->name == "gamma" ? 1.0 : 0.0);
+  auto objective = [&] {
+    const auto& y = model.forward(x, Mode::train);
+    double s = 0.0;
+    for (std::size_t i = 0; i < y.size(); ++i) s += y[i] * upstream[i];
+    return s;
+  };
+  objective();
+  Tensor<double> grad_out = upstream, grad_in;
+  model.backward(grad_out, &grad_in);
+  std::vector<std::vector<double>> analytic;
+  for (auto* p : model.parameters()) analytic.emplace_back(p->grad.begin(), p->grad.end());
+
+  const double h = 1e-6;
+  auto numeric = [&](double& v) {
+    const double saved = v;
+    v = saved + h;
+    const double plus = objective();
+    v = saved - h;
+    const double minus = objective();
+    v = saved;
+    return (plus - minus) / (2 * h);
+  };
+  double worst_input = 0.0, worst_param = 0.0;
+  for (std::size_t i = 0; i < x.size(); i += 3)
+    worst_input = std::max(worst_input, test::relative_error(grad_in[i], numeric(x[i])));
+  const auto params = model.parameters();
+  REQUIRE(params.size() == 10);  // conv, depthwise, 1x1 conv, BatchNormalization, dense: 2 each
+  for (std::size_t k = 0; k < params.size(); ++k)
+    for (std::size_t i = 0; i < params[k]->size(); i += 2)
+      worst_param = std::max(worst_param, test::relative_error(analytic[k][i], numeric(params[k]->value[i])));
+  CHECK(worst_input < 1e-7);
+  CHECK(worst_param < 1e-7);
+}
+
+TEST_CASE("A residual network learns a small separable problem to 99%", "[functional]") {
+  Tensor<float> x, x_test;
+  std::vector<int> y, y_test;
+  test::bar_images(768, 4, 11, x, y);
+  test::bar_images(256, 4, 12, x_test, y_test);
+  Model<float> model(3);
+  Symbol in = model.input(Shape{1, 12, 12});
+  Symbol h = model.apply(Conv2D<float>(8, 3, Activation::linear, 1, Padding::same), in);
+  h = model.apply(BatchNormalization<float>(), h);
+  h = model.apply(ActivationLayer<float>("relu"), h);
+  Symbol r = model.apply(SeparableConv2D<float>(8, 3, 1, Padding::same, 1, Activation::relu), h);
+  r = model.apply(Conv2D<float>(8, 3, Activation::linear, 1, Padding::same), r);
+  h = model.merge(Add<float>(), {h, r});
+  h = model.apply(ActivationLayer<float>("relu"), h);
+  h = model.apply(MaxPool2D<float>(2), h);
+  h = model.apply(GlobalMaxPooling2D<float>(), h);
+  h = model.apply(Dense<float>(4), h);
+  model.set_output(model.apply(Softmax<float>(), h));
+  model.compile(Adam<float>(0.01f));
+  FitOptions<float> options;
+  options.epochs = 8;
+  options.batch_size = 32;
+  options.validation_x = &x_test;
+  options.validation_y = &y_test;
+  const History history = model.fit(x, y, options);
+  REQUIRE(history.epochs.size() == 8);
+  CHECK(history.epochs.back().val_accuracy == model.evaluate(x_test, y_test).accuracy);
+  CHECK_THROWS_WITH(model.fit(x_test, std::vector<int>(256, 4), options), Catch::Contains("label 4"));
+  const auto result = model.evaluate(x_test, y_test);
+  INFO("held-out accuracy " << result.accuracy << ", loss " << result.loss);
+  CHECK(result.accuracy >= 0.99);
+}
+
+TEST_CASE("A graph's summary has a Connected-to column and stays aligned past ten layers", "[functional]") {
+  Model<float> model(1);
+  Symbol x = model.input(Shape{3, 8, 8});
+  Symbol h = x;
+  for (int i = 0; i < 12; ++i) h = model.merge(Add<float>(), {model.apply(DepthwiseConv2D<float>(3, 1, Padding::same), h), h});
+  h = model.apply(BatchNormalization<float>(), h);
+  h = model.apply(GlobalAveragePooling2D<float>(), h);
+  model.set_output(model.apply(Dense<float>(2), h));
+  const std::string text = model.summary();
+  CHECK_THAT(text, Catch::Contains("Connected to"));
+  CHECK_THAT(text, Catch::Contains("#24 (Add)"));
+  CHECK_THAT(text, Catch::Contains("#23, #22"));
+  CHECK_THAT(text, Catch::Contains("Total params: " + std::to_string(12 * 30 + 12 + 8)));
+  CHECK_THAT(text, Catch::Contains("Trainable params: " + std::to_string(12 * 30 + 6 + 8)));
+  CHECK_THAT(text, Catch::Contains("Non-trainable params: 6"));
+  // Every row's "Output shape" column starts at the same offset as its header.
+  std::istringstream lines(text);
+  std::string line;
+  std::size_t column = std::string::npos;
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    if (line.find("Output shape") != std::string::npos) column = line.find("Output shape");
+    if (line.rfind("#", 0) != 0) continue;
+    ++rows;
+    REQUIRE(column != std::string::npos);
+    CHECK(line[column - 1] == ' ');
+    CHECK(line[column] != ' ');
+  }
+  CHECK(rows == 28);
+  CHECK_THROWS_WITH(model.merge(Add<float>(), {x, h}), Catch::Contains("Add: inputs must have one shape"));
+}
