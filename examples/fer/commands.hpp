@@ -6,4 +6,5 @@ int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_predict(int argc, char** argv);
 int run_synth(int argc, char** argv);
+int run_serve(int argc, char** argv);  // built with cpp-httplib and nlohmann-json (FER_SERVE)
 }  // namespace fer

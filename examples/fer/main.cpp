@@ -19,7 +19,11 @@ void print_usage() {
       "  train     train a model (Training rows), validating on PublicTest each epoch\n"
       "  eval      loss, accuracy, per-class report and confusion matrix of a model\n"
       "  predict   find faces in photos and classify their expressions\n"
-      "  synth     write the embedded synthetic face set as a FER2013-format CSV\n\n"
+      "  synth     write the embedded synthetic face set as a FER2013-format CSV\n"
+#ifdef FER_SERVE
+      "  serve     serve the model over HTTP: a JSON API and a page for photos and the webcam\n"
+#endif
+      "\n"
       "`fer COMMAND --help` describes each command. Data: --data FILE or FER2013_CSV; without either,\n"
       "fer uses a synthetic set of drawn faces (and says so).");
 }
@@ -40,6 +44,9 @@ int main(int argc, char** argv) {
     if (command == "eval") return fer::run_eval(argc, argv);
     if (command == "predict") return fer::run_predict(argc, argv);
     if (command == "synth") return fer::run_synth(argc, argv);
+#ifdef FER_SERVE
+    if (command == "serve") return fer::run_serve(argc, argv);
+#endif
     std::fprintf(stderr, "fer: unknown command '%s' (try fer --help)\n", command.c_str());
     return 2;
   } catch (const fer::UsageError& e) {
