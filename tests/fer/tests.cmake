@@ -24,11 +24,3 @@ else()
   set_target_properties(test_fer_fer_serve_test PROPERTIES EXCLUDE_FROM_ALL ON)
   set_tests_properties(fer.fer_serve_test PROPERTIES DISABLED ON)
 endif()
-# fer serve's page in headless Chromium (tests/browser; node_modules from scripts/setup.sh).
-find_program(MINIDNN_NODE node)
-if(TARGET fer AND TARGET PkgConfig::FER_HTTPLIB AND MINIDNN_NODE)
-  add_test(NAME fer.fer_serve_browser
-    COMMAND ${MINIDNN_NODE} ${PROJECT_SOURCE_DIR}/tests/browser/fer_serve_page.mjs $<TARGET_FILE:fer>
-            ${MINIDNN_DEFAULT_SHARED_DIR}/data/faces ${CMAKE_CURRENT_BINARY_DIR}/screenshots)
-  set_tests_properties(fer.fer_serve_browser PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
-endif()
