@@ -9,16 +9,18 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libeigen3-dev libstb-dev catch2 libbenchmark-dev
           zlib1g-dev libopenblas-dev fonts-dejavu-core opencv-data dataset-fashion-mnist
           libjpeg-turbo-progs  # jpegtran: the image tests make progressive JPEGs with it
-          libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg)  # fer video; its tests make videos with ffmpeg
-packages+=(nlohmann-json3-dev)  # JSON output of fer (predict --json)
+          libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg  # fer video; its tests make videos with ffmpeg
+          nlohmann-json3-dev libcpp-httplib-dev  # JSON output of fer; fer serve's HTTP server
+          chromium)  # fer serve's browser test: headless Chromium (a fake-camera y4m made with ffmpeg)
 for option in "$@"; do
   case $option in
-    --bench) packages+=(python3-torch python3-numpy libjemalloc2 python3-opencv time) ;;
+    --bench) packages+=(python3-torch python3-numpy libjemalloc2 python3-opencv time wrk) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev libomp-dev) ;;
     *) echo "setup: unknown option $option (use --bench, --fuzz)" >&2; exit 2 ;;
   esac
 done
 
+command -v npm >/dev/null || packages+=(nodejs npm)  # the browser test's playwright-core
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -43,4 +45,11 @@ fi
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages of the browser test (playwright-core, which drives Debian's chromium; it downloads
+# no browser), from the committed lock file into tests/browser/node_modules (git-ignored).
+browser_tests="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
+if [[ ! -d $browser_tests/node_modules/playwright-core ]]; then
+  (cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error)
 fi

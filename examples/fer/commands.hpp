@@ -7,4 +7,5 @@ int run_eval(int argc, char** argv);
 int run_predict(int argc, char** argv);
 int run_synth(int argc, char** argv);
 int run_video(int argc, char** argv);  // only with FER_HAS_VIDEO (FFmpeg found)
+int run_serve(int argc, char** argv);  // built with cpp-httplib and nlohmann-json (FER_SERVE)
 }  // namespace fer

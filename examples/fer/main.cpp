@@ -22,18 +22,16 @@ void print_usage() {
       "  train     train a model (Training rows), validating on PublicTest each epoch\n"
       "  eval      loss, accuracy, per-class report and confusion matrix of a model\n"
       "  predict   find faces in photos and classify their expressions\n"
-      "  synth     write the embedded synthetic face set as a FER2013-format CSV
-"
-#ifdef FER_HAS_VIDEO
-      "  video     faces and their emotions through a video: annotated video, time series, timeline
-"
+      "  synth     write the embedded synthetic face set as a FER2013-format CSV\n"
+#ifdef FER_SERVE
+      "  serve     serve the model over HTTP: a JSON API and a page for photos and the webcam\n"
 #endif
-      "
-"
-      "`fer help COMMAND` (or `fer COMMAND --help`) describes each command, `fer --version` the build.
-"
-      "Data: --data FILE or FER2013_CSV; without either, fer uses a synthetic set of drawn faces (and
-"
+#ifdef FER_HAS_VIDEO
+      "  video     faces and their emotions through a video: annotated video, time series, timeline\n"
+#endif
+      "\n"
+      "`fer help COMMAND` (or `fer COMMAND --help`) describes each command, `fer --version` the build.\n"
+      "Data: --data FILE or FER2013_CSV; without either, fer uses a synthetic set of drawn faces (and\n"
       "says so).");
 }
 
@@ -70,6 +68,9 @@ int main(int argc, char** argv) {
     if (command == "synth") return fer::run_synth(argc, argv);
 #ifdef FER_HAS_VIDEO
     if (command == "video") return fer::run_video(argc, argv);
+#endif
+#ifdef FER_SERVE
+    if (command == "serve") return fer::run_serve(argc, argv);
 #endif
     std::fprintf(stderr, "fer: unknown command '%s' (try fer --help)\n", command.c_str());
     return 2;

@@ -37,3 +37,13 @@ else()
   set_tests_properties(fer.fer_video_test PROPERTIES DISABLED ON)
 endif()
 target_link_libraries(test_fer_face_tracker_test PRIVATE minidnn::stb)
+# fer serve's API tests need the server (built with cpp-httplib) and link httplib's client.
+if(TARGET fer AND TARGET PkgConfig::FER_HTTPLIB)
+  target_compile_definitions(test_fer_fer_serve_test PRIVATE FER_BINARY="$<TARGET_FILE:fer>")
+  target_link_libraries(test_fer_fer_serve_test PRIVATE minidnn::stb PkgConfig::FER_HTTPLIB)  # nlohmann-json: header-only, in /usr/include
+  add_dependencies(test_fer_fer_serve_test fer)
+  set_tests_properties(fer.fer_serve_test PROPERTIES TIMEOUT 600)
+else()
+  set_target_properties(test_fer_fer_serve_test PROPERTIES EXCLUDE_FROM_ALL ON)
+  set_tests_properties(fer.fer_serve_test PROPERTIES DISABLED ON)
+endif()

@@ -205,6 +205,8 @@ inline void claimed_size(const unsigned char* p, std::size_t size, bool png, boo
 
 }  // namespace detail
 
+inline Image decode_image(const std::string& bytes, const std::string& name);
+
 /// Loads a JPEG, PNG or BMP image with its channels as stored (1 to 4), via stb_image.
 /// Unreadable, undecodable or other files throw an Error with the path and the reason. Images
 /// over 2^26 pixels are refused before decoding. Like OpenCV, 16-bit PNGs are reduced to 8 bits;
@@ -227,8 +229,16 @@ inline Image load_image(const std::string& path) {
     std::fclose(file);
     if (read_error) fail(path, ": cannot load image: read error");
   }
+  return decode_image(bytes, path);
+}
+
+/// Decodes a JPEG, PNG or BMP file held in memory, with the checks and limits of load_image;
+/// errors name the image as `name` (a path, or e.g. "upload" for bytes received by a server).
+inline Image decode_image(const std::string& bytes, const std::string& name) {
+  const std::string& path = name;
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   const std::size_t size = bytes.size();
+  if (size > (std::size_t(1) << 30)) fail(path, ": cannot load image: file larger than 1 GiB");
   const bool jpeg = size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
   const bool png = size >= 8 && std::memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0;
   const bool bmp = size >= 2 && data[0] == 'B' && data[1] == 'M';
