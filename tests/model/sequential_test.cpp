@@ -292,6 +292,8 @@ TEST_CASE("fit resumed mid-epoch with the interrupted epoch's sums reports the w
   CHECK(rest.epochs[0].loss == Approx(whole.epochs[1].loss).epsilon(1e-12));
   CHECK(rest.epochs[0].accuracy == whole.epochs[1].accuracy);
   CHECK(rest.epochs[0].seconds >= 5.0);
+}
+
 TEST_CASE("Sequential's summary stays aligned past ten layers and counts non-trainable parameters", "[sequential]") {
   Sequential<float> model;
   model.add(Conv2D<float>(2, 3, Activation::linear, 1, Padding::same));
