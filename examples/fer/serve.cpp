@@ -403,7 +403,9 @@ int run_serve(int argc, char** argv) {
   server.set_payload_max_length(max_upload);
   server.set_tcp_nodelay(true);
 
-  server.set_logger([&](const httplib::Request& req, const httplib::Response& res) {
+  // Counted before the response is written (httplib's logger runs after): a client that has its
+  // answer finds it in /metrics (the API test asks at once, on another connection).
+  server.set_post_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
     metrics.count(route_label(req.path), req.method, res.status);
   });
   // Errors httplib answers itself (404, a malformed request, ...) get the same JSON shape.
