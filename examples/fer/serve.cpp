@@ -166,8 +166,11 @@ class AnalyzerPool {
         job = std::move(jobs_.front());
         jobs_.pop_front();
       }
-      if (Clock::now() > job->deadline) {  // its client has been told 503 already
-        job->result.set_exception(std::make_exception_ptr(RequestError(503, "timeout", "timed out in the queue")));
+      // Past its deadline: its client is told 503 (by the handler's wait, or by this answer when it
+      // comes first, the two racing at the deadline).
+      if (Clock::now() > job->deadline) {
+        job->result.set_exception(std::make_exception_ptr(
+            RequestError(503, "timeout", "the analysis did not finish within the time limit (--timeout)")));
         continue;
       }
       ++busy_;
@@ -295,6 +298,7 @@ const char* status_code_name(int status) {
 
 void send_error(httplib::Response& res, int status, const std::string& code, const std::string& message) {
   res.status = status;
+  if (status == 503 && !res.has_header("Retry-After")) res.set_header("Retry-After", "1");  // busy or late: retry
   res.set_content(json{{"error", {{"code", code}, {"message", message}}}}.dump() + "\n", "application/json");
 }
 
@@ -403,8 +407,8 @@ int run_serve(int argc, char** argv) {
   server.set_payload_max_length(max_upload);
   server.set_tcp_nodelay(true);
 
-  // Counted before the response is written (httplib's logger runs after): a client that has its
-  // answer finds it in /metrics (the API test asks at once, on another connection).
+  // Counted just before the answer is written (httplib's logger runs after it, so a client could
+  // read /metrics before its own last request was counted).
   server.set_post_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
     metrics.count(route_label(req.path), req.method, res.status);
   });
@@ -519,11 +523,9 @@ int run_serve(int argc, char** argv) {
         job->deadline = start + time_limit;
         std::future<Analysis> result = job->result.get_future();
         if (!pool.submit(job)) {
-          res.set_header("Retry-After", "1");
           throw RequestError(503, "busy", "every worker is busy and the queue is full; retry shortly");
         }
         if (result.wait_until(job->deadline) != std::future_status::ready) {
-          res.set_header("Retry-After", "1");
           throw RequestError(503, "timeout", "the analysis did not finish within the time limit (--timeout)");
         }
         const Analysis analysis = result.get();

@@ -48,13 +48,14 @@ else()
   set_tests_properties(fer.fer_serve_test PROPERTIES DISABLED ON)
 endif()
 # fer serve's page in real headless Chromium (tests/browser, playwright-core installed by
-# scripts/setup.sh); screenshots land in the build tree. Photos only for now: see the script.
+# scripts/setup.sh): photos, then the webcam through Chromium's fake camera; screenshots land in
+# the build tree.
 find_program(MINIDNN_NODE node)
 if(TARGET fer AND TARGET PkgConfig::FER_HTTPLIB AND MINIDNN_NODE AND EXISTS /usr/bin/chromium
    AND EXISTS ${PROJECT_SOURCE_DIR}/tests/browser/node_modules/playwright-core)
   add_test(NAME fer.fer_serve_browser
            COMMAND ${MINIDNN_NODE} ${PROJECT_SOURCE_DIR}/tests/browser/fer_serve_page.mjs $<TARGET_FILE:fer>
-                   ${MINIDNN_DEFAULT_SHARED_DIR}/data/faces ${CMAKE_CURRENT_BINARY_DIR}/screenshots --photos-only)
+                   ${MINIDNN_DEFAULT_SHARED_DIR}/data/faces ${CMAKE_CURRENT_BINARY_DIR}/screenshots)
   set_tests_properties(fer.fer_serve_browser PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 else()
   message(STATUS "fer serve browser test skipped: needs node, /usr/bin/chromium and tests/browser/node_modules (scripts/setup.sh)")

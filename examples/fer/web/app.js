@@ -144,8 +144,10 @@ async function loop() {
         const now = performance.now();
         camera.frames.push(now);
         while (camera.frames.length && now - camera.frames[0] > 2000) camera.frames.shift();
-        const fps = camera.frames.length > 1 ? (camera.frames.length - 1) * 1000 / (now - camera.frames[0]) : 0;
-        $('camera-stats').textContent = `${fps.toFixed(1)} frames/s · ${answer.elapsed_ms.toFixed(0)} ms on the server · ${answer.faces.length} face${answer.faces.length === 1 ? '' : 's'}`;
+        // A rate needs two answered frames; until then say so rather than show 0 frames/s.
+        const rate = camera.frames.length > 1
+          ? ((camera.frames.length - 1) * 1000 / (now - camera.frames[0])).toFixed(1) + ' frames/s' : 'first frame';
+        $('camera-stats').textContent = `${rate} · ${answer.elapsed_ms.toFixed(0)} ms on the server · ${answer.faces.length} face${answer.faces.length === 1 ? '' : 's'}`;
       } catch (error) {
         $('camera-stats').textContent = 'error: ' + error.message;
       }
