@@ -4,8 +4,8 @@
 #      benchmark (optimized build);
 #   2. the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer, where any report
 #      is a failure (SANITIZE=0 skips this);
-#   3. every fuzz target for FUZZ_SECONDS (default 60) each, after replaying its regression inputs
-#      (FUZZ_SECONDS=0 skips this).
+#   3. every fuzz target for FUZZ_SECONDS (default 40: eight targets, within CI's time) each, after
+#      replaying its regression inputs (FUZZ_SECONDS=0 skips this).
 # Shared data (FER2013, photos) is read from ../shared or MINIDNN_SHARED_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +32,7 @@ if [[ "${SANITIZE:-1}" != 0 ]]; then
     ctest --test-dir "$sanitize_build" --output-on-failure -j"$jobs"
 fi
 
-if [[ "${FUZZ_SECONDS:-60}" != 0 ]]; then
-  echo "== fuzzing every parser for ${FUZZ_SECONDS:-60} s each"
-  bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+if [[ "${FUZZ_SECONDS:-40}" != 0 ]]; then
+  echo "== fuzzing every parser for ${FUZZ_SECONDS:-40} s each"
+  bash scripts/fuzz.sh "${FUZZ_SECONDS:-40}"
 fi
