@@ -230,10 +230,11 @@ int run_train(int argc, char** argv) {
     };
     auto differs_number = [&](const char* flag, double stored, const std::string& shown) {
       if (!args.has(flag)) return;
+      const std::string text = args.get(flag);  // strtod's end points into it: keep it alive
       char* end = nullptr;
-      const double given = std::strtod(args.get(flag).c_str(), &end);
+      const double given = std::strtod(text.c_str(), &end);
       if (*end != '\0' || given != stored)
-        conflicts.push_back(std::string("--") + flag + " " + args.get(flag) + " (the checkpoint's: " + shown + ")");
+        conflicts.push_back(std::string("--") + flag + " " + text + " (the checkpoint's: " + shown + ")");
     };
     differs("model", state.model);
     differs_number("batch", state.batch, std::to_string(state.batch));
