@@ -171,6 +171,10 @@ TEST_CASE("load_image refuses other formats, huge claimed sizes and overflowing 
   // Top-down (negative height): 1792 x -65535, which stb reports with the sign.
   const std::string top_down = write("top_down.bmp", bmp(1792).replace(22, 4, std::string("\x01\0\xff\xff", 4)));
   CHECK_THROWS_WITH(load_image(top_down), Catch::Matchers::Contains(top_down) && Catch::Matchers::Contains("more than the 67108864"));
+  // A 1-bit BMP of height 0, which stb "decodes" to no pixels at all (found by fuzzing the server's
+  // upload: this is the fuzzer's input, cut to the body).
+  const std::string flat = write("flat.bmp", std::string("\x42\x4d\x26\x73\x3b\xbe\xbe\xbe\xbe\x08\x00\x00\x00\x00\x38\x00\x00\x00\x6d\x75\x01\x00\x00\x00\x00\x00\x01\x00\x01\x00\x00", 31));
+  CHECK_THROWS_WITH(load_image(flat), Catch::Matchers::Contains(flat) && Catch::Matchers::Contains("95597x0, an image with no pixels"));
   const std::string cut = write("cut.bmp", bmp(2000));
   CHECK_THROWS_WITH(load_image(cut), Catch::Matchers::Contains(cut) && Catch::Matchers::Contains("2000x2000") &&
                                          Catch::Matchers::Contains("cannot fit in 54 bytes"));

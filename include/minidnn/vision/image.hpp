@@ -266,6 +266,10 @@ inline Image decode_image(const std::string& bytes, const std::string& name) {
     const char* reason = stbi_failure_reason();
     fail(path, ": cannot load image: ", reason ? reason : "unreadable header");
   }
+  // stb accepts a BMP header of width or height 0 and "decodes" it to no pixels (found by
+  // fuzzing); no caller can use an empty image, so it is refused here with the rest.
+  if (width == 0 || height == 0)
+    fail(path, ": cannot load image: the header says ", width, "x", height, ", an image with no pixels");
   {
     // stb reports a top-down BMP's height as negative (found by fuzzing: a 55-byte BMP claiming
     // 1792x-65535 slipped past a signed check and kept the decoder busy).
