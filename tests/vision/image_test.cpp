@@ -179,6 +179,10 @@ TEST_CASE("load_image refuses other formats, huge claimed sizes and overflowing 
   CHECK_THROWS_WITH(load_image(cut), Catch::Matchers::Contains(cut) && Catch::Matchers::Contains("2000x2000") &&
                                          Catch::Matchers::Contains("cannot fit in 54 bytes"));
 
+  // A PNG header claiming 4294967295x4294902001: the product of the two sides overflowed.
+  const std::string wide = write("wide.png", std::string("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\xff\xff\xff\xff\xff\xff\0\xf1\x08\x06\0\0\0", 29));
+  CHECK_THROWS_WITH(load_image(wide), Catch::Matchers::Contains(wide) && Catch::Matchers::Contains("4294967295x4294902001"));
+
   // A PNG whose IDAT chunk declares 2 GiB: stb_image would allocate that before reading it.
   const std::string idat = write("idat.png", std::string("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x05\0\0\0\x04\x08\0\0\0\0"
                                                          "\xb0\0\0\0\x80\0\0\0IDATx^", 43));

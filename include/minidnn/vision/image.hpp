@@ -258,7 +258,8 @@ inline Image decode_image(const std::string& bytes, const std::string& name) {
   {
     long long claimed_width, claimed_height;
     detail::claimed_size(data, size, png, bmp, claimed_width, claimed_height);
-    if (claimed_width * claimed_height > kMaxPixels)
+    // Divided rather than multiplied: two 32-bit PNG sides overflow a long long (found by fuzzing).
+    if (claimed_width > 0 && claimed_height > kMaxPixels / claimed_width)
       fail(path, ": cannot load image: it is ", claimed_width, "x", claimed_height, ", more than the ", kMaxPixels,
            " pixels this loader accepts");
   }
