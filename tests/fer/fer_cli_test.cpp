@@ -1,9 +1,6 @@
 // The fer tool from the outside, as a user runs it: exit codes, messages, files written.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,25 +11,16 @@
 
 #include "support/json_check.hpp"
 #include "support/paths.hpp"
+#include "support/shell.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using Run = minidnn::test::ShellRun;
 
 Run fer(const std::string& arguments, const fs::path& cwd) {
-  const std::string command = "cd '" + cwd.string() + "' && '" FER_BINARY "' " + arguments + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return minidnn::test::run_shell("'" FER_BINARY "' " + arguments, cwd);
 }
 
 // Decodes a PNG and checks it is a real picture: expected size, several colours.

@@ -3,10 +3,8 @@
 // validation rows leave the val_ columns empty, and the messages name the file and the reason.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,28 +17,18 @@
 #include "minidnn/sequential.hpp"
 #include "support/files.hpp"
 #include "support/paths.hpp"
+#include "support/shell.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using Run = minidnn::test::ShellRun;
 
 // Runs `fer ARGUMENTS` through the shell in `cwd` on the synthetic set (FER2013_CSV unset);
 // `prefix` runs first in the same shell (e.g. a ulimit).
 Run fer(const std::string& arguments, const fs::path& cwd, const std::string& prefix = "") {
-  const std::string command = "cd '" + cwd.string() + "' && unset FER2013_CSV && " + prefix + " '" FER_BINARY "' " +
-                              arguments + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return minidnn::test::run_shell("unset FER2013_CSV && " + prefix + " '" FER_BINARY "' " + arguments, cwd);
 }
 
 const std::string kQuick = "--epochs 1 --train-rows 128 --val-rows 32 --threads 1";

@@ -4,8 +4,6 @@
 // timestamps, and the smoothing recomputed here from the raw scores.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -22,31 +20,19 @@
 
 #include "support/json_check.hpp"
 #include "support/paths.hpp"
+#include "support/shell.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using Run = minidnn::test::ShellRun;
+using minidnn::test::run_shell;
 
-Run shell(const std::string& command, const fs::path& cwd) {
-  const std::string full = "cd '" + cwd.string() + "' && " + command + " 2>&1";
-  FILE* pipe = ::popen(full.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  std::array<char, 4096> buffer;
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-Run fer(const std::string& arguments, const fs::path& cwd) { return shell("'" FER_BINARY "' " + arguments, cwd); }
+Run fer(const std::string& arguments, const fs::path& cwd) { return run_shell("'" FER_BINARY "' " + arguments, cwd); }
 
 void must(const std::string& command, const fs::path& cwd) {
-  const Run r = shell(command, cwd);
+  const Run r = run_shell(command, cwd);
   INFO(command << "\n" << r.output);
   REQUIRE(r.exit_code == 0);
 }
@@ -113,9 +99,9 @@ std::vector<Row> read_csv(const fs::path& path) {
 
 // ffprobe's count of decoded video frames and the container's duration.
 std::pair<long long, double> probe(const fs::path& dir, const std::string& file) {
-  const Run frames = shell("ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames "
+  const Run frames = run_shell("ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames "
                            "-of default=nw=1:nk=1 " + file, dir);
-  const Run duration = shell("ffprobe -v error -show_entries format=duration -of default=nw=1:nk=1 " + file, dir);
+  const Run duration = run_shell("ffprobe -v error -show_entries format=duration -of default=nw=1:nk=1 " + file, dir);
   INFO(frames.output << duration.output);
   REQUIRE(frames.exit_code == 0);
   REQUIRE(duration.exit_code == 0);
@@ -270,7 +256,7 @@ TEST_CASE("fer video: a variable frame rate keeps its timestamps; audio is copie
   Run r = fer("video --model m.mdnn --chart none vfr.mkv", dir);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  const Run times = shell("ffprobe -v error -select_streams v:0 -show_entries frame=best_effort_timestamp_time "
+  const Run times = run_shell("ffprobe -v error -select_streams v:0 -show_entries frame=best_effort_timestamp_time "
                           "-of default=nw=1:nk=1 vfr.mkv", dir);
   std::vector<double> expected;
   for (const auto& line : split(times.output, '\n'))
@@ -284,7 +270,7 @@ TEST_CASE("fer video: a variable frame rate keeps its timestamps; audio is copie
   const auto [out_frames, out_duration] = probe(dir, "vfr_annotated.mp4");
   CHECK(out_frames == in_frames);
   CHECK(out_duration == Approx(in_duration).margin(0.002));
-  const Run stamps = shell("ffprobe -v error -select_streams v:0 -show_entries frame=best_effort_timestamp_time "
+  const Run stamps = run_shell("ffprobe -v error -select_streams v:0 -show_entries frame=best_effort_timestamp_time "
                            "-of default=nw=1:nk=1 vfr_annotated.mp4", dir);
   CHECK(split(stamps.output, '\n').size() == expected.size());
   std::size_t i = 0;
@@ -295,7 +281,7 @@ TEST_CASE("fer video: a variable frame rate keeps its timestamps; audio is copie
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("audio copied"));
-  const Run streams = shell("ffprobe -v error -show_entries stream=codec_type,codec_name -of csv audio_annotated.mp4", dir);
+  const Run streams = run_shell("ffprobe -v error -show_entries stream=codec_type,codec_name -of csv audio_annotated.mp4", dir);
   CHECK_THAT(streams.output, Catch::Contains("aac,audio"));
   CHECK_THAT(streams.output, Catch::Contains("video"));
 }
