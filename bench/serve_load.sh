@@ -5,7 +5,7 @@
 # another core), with the default options and with the min_size the page's webcam mode sends
 # once it has found the face (3/4 of its 226 px: 169).
 #   bash bench/serve_load.sh build/examples/fer/fer ../shared   (SECS=60 for the 60 s runs)
-# ONLY=frame640 runs the frame's cases alone, ONLY=bbt4 the photo's, ONLY=one-core the one-core ones.
+# ONLY=frame640, ONLY=bbt4 or ONLY=one-core runs only the frame's 2-thread cases, the photo's, or the one-core ones.
 set -euo pipefail
 fer=${1:?fer binary}; shared=${2:?shared dir}; secs=${SECS:-20}; only=${ONLY:-}
 w=$(mktemp -d)
@@ -52,7 +52,7 @@ case $only in
         run "$img" $threads_conns ""
       done
     done ;;&
-  ""|frame640|one-core)
+  ""|one-core)
     run "$w/frame640.jpg" 1 1 "" 1
     run "$w/frame640.jpg" 1 1 "?min_size=169" 1
     run "$w/frame640.jpg" 2 8 "?min_size=169" ;;
