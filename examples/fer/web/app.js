@@ -94,7 +94,7 @@ function showPhotos(files) {
 
 // ---- webcam: a frame every 150 ms at most, the next one only once the last is answered ----
 // The detector's cost falls steeply with the smallest face it looks for (docs/serving.md: a
-// 640x480 frame takes ~8x less time with min_size=100 than with the default 20 px), and the next
+// 640x480 frame takes ~15x less time with min_size=100 than with the default 20 px), and the next
 // frame of a webcam holds the faces of the last one: once faces are found, frames ask only for
 // faces at least 3/4 the size of the smallest of them; every 2 s, or when none is found, a frame
 // is scanned for every size again, so a newcomer or a face moving away is found within 2 s.
