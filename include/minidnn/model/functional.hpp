@@ -116,6 +116,14 @@ class Model {
         for (auto* p : node.layer->parameters()) all.push_back(p);
     return all;
   }
+  /// BatchNormalization's moving statistics and the like (EarlyStopping restores them too).
+  std::vector<Parameter<T>*> non_trainable_parameters() {
+    std::vector<Parameter<T>*> all;
+    for (auto& node : nodes_)
+      if (node.layer)
+        for (auto* p : node.layer->non_trainable_parameters()) all.push_back(p);
+    return all;
+  }
   std::size_t parameter_count() {
     std::size_t n = 0;
     for (auto* p : parameters()) n += p->size();

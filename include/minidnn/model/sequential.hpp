@@ -97,6 +97,13 @@ class Sequential {
       for (auto* p : layer->parameters()) all.push_back(p);
     return all;
   }
+  /// The values that are not trained by the optimizer (BatchNormalization's moving statistics).
+  std::vector<Parameter<T>*> non_trainable_parameters() {
+    std::vector<Parameter<T>*> all;
+    for (auto& layer : layers_)
+      for (auto* p : layer->non_trainable_parameters()) all.push_back(p);
+    return all;
+  }
   std::size_t parameter_count() {
     std::size_t n = 0;
     for (auto* p : parameters()) n += p->size();
