@@ -128,3 +128,39 @@ TEST_CASE("SGD refuses bad options and keeps them through a checkpoint", "[sgd]"
   for (int i = 0; i < 6; ++i) CHECK(q.value[i] == p.value[i]);
   CHECK(SGD<double>::for_stored_type("Adam") == nullptr);
 }
+
+#include <filesystem>
+
+#include "minidnn/sequential.hpp"
+#include "support/paths.hpp"
+
+TEST_CASE("Checkpoints with SGD/2 and AdamW load through the model file and continue identically", "[sgd]") {
+  const std::filesystem::path dir = test::scratch_dir("optimizer_checkpoints");
+  Tensor<double> x(4, Shape{3});
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(double(i));
+  const std::vector<int> labels = {0, 1, 1, 0};
+  SGD<double> sgd(0.1, {0.9, true, 0.01, 0.5});
+  AdamW<double> adamw(0.01, 0.1);
+  for (const Optimizer<double>* optimizer : {static_cast<const Optimizer<double>*>(&sgd),
+                                             static_cast<const Optimizer<double>*>(&adamw)}) {
+    Sequential<double> model;
+    model.add(Dense<double>(2));
+    model.add(Softmax<double>());
+    model.build(Shape{3}, 4);
+    model.compile(*optimizer);
+    model.train_on_batch(x, labels);
+    const auto path = dir / (optimizer->type() == "AdamW" ? "adamw.mdnn" : "sgd.mdnn");
+    model.save(path, /*with_optimizer=*/true);
+    Sequential<double> loaded = Sequential<double>::load(path);
+    REQUIRE(loaded.optimizer());
+    CHECK(loaded.optimizer()->type() == optimizer->type());
+    CHECK(loaded.optimizer()->clip_norm() == optimizer->clip_norm());
+    for (int step = 0; step < 3; ++step) {
+      model.train_on_batch(x, labels);
+      loaded.train_on_batch(x, labels);
+    }
+    const auto a = model.parameters(), b = loaded.parameters();
+    for (std::size_t k = 0; k < a.size(); ++k)
+      for (std::size_t i = 0; i < a[k]->size(); ++i) CHECK(a[k]->value[i] == b[k]->value[i]);
+  }
+}
