@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <minidnn/model/callbacks.hpp>
 #include <minidnn/ops/augment.hpp>
 
 #include "charts.hpp"
@@ -37,6 +38,10 @@ struct RunState {
   std::uint64_t seed = 1;
   bool augment = false;
   int max_shift = 1;  // pixels, with --augment
+  double label_smoothing = 0.0;
+  std::string class_weights = "none";  // or "balanced"
+  int early_stopping = 0, plateau = 0;  // patience in epochs; 0: off
+  std::string early_stopping_state, plateau_state;  // the callbacks' counters (state())
   std::string data;   // the FER2013 file trained on; empty: the synthetic set
   int train_rows = 0, val_rows = 0;  // 0: all
   int next_epoch = 0, next_batch = 0;
@@ -51,7 +56,10 @@ struct RunState {
     out.precision(17);
     out << "fer_checkpoint=1\nmodel=" << model << "\nepochs=" << epochs << "\nbatch=" << batch << "\nlr=" << lr
         << "\nlr_schedule=" << lr_schedule << "\nseed=" << seed << "\naugment=" << augment << "\nshift=" << max_shift << "\ndata=" << data << "\ntrain_rows=" << train_rows
-        << "\nval_rows=" << val_rows << "\nnext_epoch=" << next_epoch
+        << "\nval_rows=" << val_rows << "\nlabel_smoothing=" << label_smoothing << "\nclass_weights=" << class_weights
+        << "\nearly_stopping=" << early_stopping << "\nreduce_lr_on_plateau=" << plateau
+        << "\nearly_stopping_state=" << early_stopping_state << "\nplateau_state=" << plateau_state
+        << "\nnext_epoch=" << next_epoch
         << "\nnext_batch=" << next_batch << "\npartial=" << partial_samples << "," << partial_loss << ","
         << partial_accuracy << "," << partial_seconds << "\n";
     // A row without validation leaves val_loss and val_accuracy empty.
@@ -118,6 +126,12 @@ struct RunState {
       else if (key == "data") s.data = value;
       else if (key == "train_rows") s.train_rows = static_cast<int>(to_long(value, 0, 1 << 30));
       else if (key == "val_rows") s.val_rows = static_cast<int>(to_long(value, 0, 1 << 30));
+      else if (key == "label_smoothing") s.label_smoothing = to_double(value);
+      else if (key == "class_weights") s.class_weights = value;
+      else if (key == "early_stopping") s.early_stopping = static_cast<int>(to_long(value, 0, 100000));
+      else if (key == "reduce_lr_on_plateau") s.plateau = static_cast<int>(to_long(value, 0, 100000));
+      else if (key == "early_stopping_state") s.early_stopping_state = value;
+      else if (key == "plateau_state") s.plateau_state = value;
       else if (key == "next_epoch") s.next_epoch = static_cast<int>(to_long(value, 0, 100000));
       else if (key == "next_batch") s.next_batch = static_cast<int>(to_long(value, 0, kMaxInt));
       else if (key == "partial") {
@@ -173,7 +187,8 @@ std::string stem_of(const std::string& out) {
 int run_train(int argc, char** argv) {
   Args args("fer train",
             "fer train [--data FILE] [--model seed|small] [--epochs 30] [--batch 256] [--lr 1e-3] "
-            "[--lr-schedule constant] [--seed 1] [--augment [--shift 1]] [--out model.mdnn] [--resume CHECKPOINT]",
+            "[--lr-schedule constant] [--seed 1] [--augment [--shift 1]] [--label-smoothing 0] [--class-weights none] "
+            "[--early-stopping N] [--reduce-lr-on-plateau N] [--out model.mdnn] [--resume CHECKPOINT]",
             "Trains on the Training rows and validates on PublicTest after every epoch. Writes the model, a\n"
             "history CSV and a PNG of the curves next to it, and a checkpoint (MODEL.ckpt) after every epoch.\n"
             "Ctrl-C finishes the current batch, saves the checkpoint and exits; --resume continues from it.");
@@ -187,6 +202,10 @@ int run_train(int argc, char** argv) {
       .option("seed", "N", "1", "seed for weights, shuffling, dropout and augmentation")
       .flag("augment", "random horizontal flips and small shifts (edges repeated)")
       .option("shift", "PIXELS", "1", "with --augment: largest shift in each direction")
+      .option("label-smoothing", "S", "0", "train towards (1 - S) on the label and S/7 on every class, in [0, 1)")
+      .option("class-weights", "NAME", "none", "none, or balanced: each emotion weighs N / (7 * its count) in the loss")
+      .option("early-stopping", "N", "0", "stop when val_loss has not improved for N epochs; keep the best epoch's weights")
+      .option("reduce-lr-on-plateau", "N", "0", "halve the rate when val_loss has not improved for N epochs")
       .option("out", "FILE", "model.mdnn", "where to write the trained model")
       .option("resume", "CHECKPOINT", "", "continue a run from its checkpoint")
       .option("train-rows", "N", "0", "use only the first N Training rows (0: all; --resume keeps the run's)")
@@ -244,6 +263,10 @@ int run_train(int argc, char** argv) {
       differs_number("lr", state.lr, lr.str());
     }
     differs("lr-schedule", state.lr_schedule);
+    differs_number("label-smoothing", state.label_smoothing, std::to_string(state.label_smoothing));
+    differs("class-weights", state.class_weights);
+    differs_number("early-stopping", state.early_stopping, std::to_string(state.early_stopping));
+    differs_number("reduce-lr-on-plateau", state.plateau, std::to_string(state.plateau));
     differs_number("seed", static_cast<double>(state.seed), std::to_string(state.seed));
     if (args.flag_set("augment") && !state.augment) conflicts.push_back("--augment (the checkpoint trains without)");
     if (args.has("shift") && state.augment) differs_number("shift", state.max_shift, std::to_string(state.max_shift));
@@ -289,6 +312,14 @@ int run_train(int argc, char** argv) {
     state.seed = static_cast<std::uint64_t>(args.get_int("seed", 0, 2147483647));
     state.augment = args.flag_set("augment");
     state.max_shift = args.get_int("shift", 0, 16);
+    state.label_smoothing = args.get_double("label-smoothing", 0.0, 0.999);
+    state.class_weights = args.get("class-weights");
+    if (state.class_weights != "none" && state.class_weights != "balanced")
+      throw UsageError("fer train: --class-weights must be none or balanced, got '" + state.class_weights + "'");
+    state.early_stopping = args.get_int("early-stopping", 0, 100000);
+    state.plateau = args.get_int("reduce-lr-on-plateau", 0, 100000);
+    if (state.plateau > 0 && state.lr_schedule != "constant")
+      throw UsageError("fer train: --reduce-lr-on-plateau sets the rate itself; use it with --lr-schedule constant");
     try {
       model = make_model(state.model, state.seed);
     } catch (const UsageError& e) {
@@ -310,6 +341,12 @@ int run_train(int argc, char** argv) {
   if (data.training.size() == 0) throw minidnn::Error(source.describe() + ": no Training rows to train on");
   std::printf("Training on %d images, validating on %d (PublicTest)\n", data.training.size(), data.public_test.size());
   std::printf("%s", model.summary().c_str());
+  minidnn::CrossEntropyOptions loss;
+  loss.label_smoothing = state.label_smoothing;
+  if (state.class_weights == "balanced") loss.class_weights = minidnn::balanced_class_weights(data.training.labels, 7);
+  model.compile(*model.optimizer(), loss);  // keeps the optimizer's state (a resumed one's too)
+  if ((state.early_stopping > 0 || state.plateau > 0) && data.public_test.size() == 0)
+    throw UsageError("fer train: --early-stopping and --reduce-lr-on-plateau watch val_loss: they need PublicTest rows");
 
   minidnn::FitOptions<float> options;
   options.epochs = state.epochs;
@@ -328,6 +365,16 @@ int run_train(int argc, char** argv) {
     options.validation_y = &data.public_test.labels;
   }
   if (state.lr_schedule == "cosine") options.learning_rate = minidnn::CosineDecay{state.lr, state.epochs};
+  minidnn::EarlyStopping<float> early_stopping("val_loss", state.early_stopping, 0.0, /*restore_best_weights=*/true);
+  minidnn::ReduceLROnPlateau<float> plateau("val_loss", 0.5, state.plateau);
+  if (state.early_stopping > 0) {
+    if (!state.early_stopping_state.empty()) early_stopping.set_state(state.early_stopping_state);
+    options.callbacks.push_back(&early_stopping);
+  }
+  if (state.plateau > 0) {
+    if (!state.plateau_state.empty()) plateau.set_state(state.plateau_state);
+    options.callbacks.push_back(&plateau);
+  }
   if (state.augment) {
     minidnn::AugmentOptions augment;
     augment.max_shift = state.max_shift;
@@ -363,6 +410,8 @@ int run_train(int argc, char** argv) {
     state.next_batch = 0;
     state.partial_samples = 0;
     state.partial_loss = state.partial_accuracy = state.partial_seconds = 0.0;
+    if (state.early_stopping > 0) state.early_stopping_state = early_stopping.state();
+    if (state.plateau > 0) state.plateau_state = plateau.state();
     epoch_start = std::chrono::steady_clock::now();
     model.save(checkpoint, /*with_optimizer=*/true, state.to_metadata());
     last_checkpoint = checkpoint;
@@ -389,7 +438,12 @@ int run_train(int argc, char** argv) {
   }
   std::signal(SIGINT, SIG_DFL);
 
-  if (history.stopped || g_interrupted) {
+  if (history.stopped_by_callback)
+    std::printf("Early stopping after epoch %d: val_loss has not improved for %d epochs; %s epoch %d's weights\n",
+                early_stopping.stopped_epoch() + 1, state.early_stopping,
+                early_stopping.has_best_weights() ? "keeping" : "its best was before the resume, not kept:",
+                early_stopping.best_epoch() + 1);
+  if ((history.stopped && !history.stopped_by_callback) || g_interrupted) {
     progress.interrupted();
     state.next_epoch = history.next_epoch;
     state.next_batch = history.next_batch;

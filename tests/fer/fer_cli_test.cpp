@@ -179,3 +179,30 @@ TEST_CASE("fer predict --face-crops classifies whole images of any size, grey or
   CHECK_THAT(r.output, Catch::Contains("colour.png: 1 face") && Catch::Contains("grey.bmp: 1 face"));
   check_png(dir / "p" / "colour_face1.png", 400, 200);
 }
+
+TEST_CASE("fer train's training tools: label smoothing, class weights, early stopping, plateau; kept for --resume",
+          "[fer]") {
+  const auto dir = minidnn::test::scratch_dir("fer_training_tools");
+  const std::string rows = " --model small --batch 64 --train-rows 300 --val-rows 70";
+  Run r = fer("train" + rows + " --epochs 2 --label-smoothing 0.1 --class-weights balanced --early-stopping 3"
+              " --reduce-lr-on-plateau 1 --out t.mdnn", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  std::ifstream file(dir / "t.mdnn.ckpt", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  for (const char* line : {"label_smoothing=0.1", "class_weights=balanced\n", "early_stopping=3\n",
+                           "reduce_lr_on_plateau=1\n", "early_stopping_state=wait=", "plateau_state=wait="})
+    CHECK(bytes.find(line) != std::string::npos);
+  r = fer("train --resume t.mdnn.ckpt --epochs 3 --label-smoothing 0.2 --out t.mdnn", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--label-smoothing 0.2 (the checkpoint's: 0.1"));
+  r = fer("train --resume t.mdnn.ckpt --epochs 3 --out t.mdnn", dir);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("Epoch 3/3"));
+  r = fer("train" + rows + " --class-weights uniform --out u.mdnn", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--class-weights must be none or balanced"));
+  r = fer("train" + rows + " --reduce-lr-on-plateau 2 --lr-schedule cosine --out u.mdnn", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("use it with --lr-schedule constant"));
+}

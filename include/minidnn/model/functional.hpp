@@ -116,6 +116,14 @@ class Model {
         for (auto* p : node.layer->parameters()) all.push_back(p);
     return all;
   }
+  /// BatchNormalization's moving statistics and the like (EarlyStopping restores them too).
+  std::vector<Parameter<T>*> non_trainable_parameters() {
+    std::vector<Parameter<T>*> all;
+    for (auto& node : nodes_)
+      if (node.layer)
+        for (auto* p : node.layer->non_trainable_parameters()) all.push_back(p);
+    return all;
+  }
   std::size_t parameter_count() {
     std::size_t n = 0;
     for (auto* p : parameters()) n += p->size();
@@ -129,8 +137,14 @@ class Model {
     return n;
   }
 
-  void compile(const Optimizer<T>& optimizer) { optimizer_ = optimizer.clone(); }
+  /// Sets the optimizer (copied) and the training loss's options (label smoothing, class
+  /// weights: see CategoricalCrossEntropy). evaluate() reports the plain cross-entropy.
+  void compile(const Optimizer<T>& optimizer, CrossEntropyOptions loss = {}) {
+    optimizer_ = optimizer.clone();
+    loss_options_ = std::move(loss);
+  }
   Optimizer<T>* optimizer() { return optimizer_.get(); }
+  const CrossEntropyOptions& loss_options() const { return loss_options_; }
 
   /// Runs the graph on a batch; the result is valid until the next forward or training call.
   const Tensor<T>& forward(const Tensor<T>& x, Mode mode = Mode::inference) {
@@ -157,7 +171,7 @@ class Model {
     if (!optimizer_) fail("Model: call compile(optimizer) before training");
     const Tensor<T>& probabilities = forward(x, Mode::train);
     Evaluation result;
-    result.loss = Loss::loss(probabilities, labels);
+    result.loss = Loss::loss(probabilities, labels, loss_options_);
     if (!std::isfinite(result.loss)) fail("training diverged: the loss is ", result.loss);
     result.accuracy = accuracy(probabilities, labels);
     backward_from_loss(labels);
@@ -307,10 +321,10 @@ class Model {
     Node& out = nodes_[output_];
     if (dynamic_cast<Softmax<T>*>(out.layer.get()) && out.inputs[0] != 0) {
       // Fused softmax + cross-entropy: dLoss/d(softmax input) = (p - y) / N.
-      Loss::softmax_gradient(out.output, labels, scratch_);
+      Loss::softmax_gradient(out.output, labels, scratch_, loss_options_);
       accumulate(out.inputs[0], scratch_);
     } else {
-      Loss::gradient(value(output_), labels, out.grad);
+      Loss::gradient(value(output_), labels, out.grad, loss_options_);
       out.has_grad = true;
     }
     propagate(nullptr);
@@ -377,6 +391,7 @@ class Model {
   int output_ = -1;
   const Tensor<T>* input_ = nullptr;
   std::unique_ptr<Optimizer<T>> optimizer_;
+  CrossEntropyOptions loss_options_;
   std::vector<const Tensor<T>*> inputs_scratch_;
   std::vector<Tensor<T>> merge_grads_;
   std::vector<Tensor<T>*> grad_pointers_;

@@ -115,8 +115,8 @@ void read_values(BinaryReader& in, std::uint32_t stored_size, T* out, std::size_
 
 template <typename T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& type, const std::string& what) {
-  if (type == "Adam") return std::make_unique<Adam<T>>();
-  if (type == "SGD") return std::make_unique<SGD<T>>();
+  if (auto adam = Adam<T>::for_stored_type(type)) return adam;  // Adam, Adam/2, AdamW
+  if (auto sgd = SGD<T>::for_stored_type(type)) return sgd;     // SGD, SGD/2
   fail(what, ": unknown optimizer type '", type, "'");
 }
 

@@ -97,6 +97,13 @@ class Sequential {
       for (auto* p : layer->parameters()) all.push_back(p);
     return all;
   }
+  /// The values that are not trained by the optimizer (BatchNormalization's moving statistics).
+  std::vector<Parameter<T>*> non_trainable_parameters() {
+    std::vector<Parameter<T>*> all;
+    for (auto& layer : layers_)
+      for (auto* p : layer->non_trainable_parameters()) all.push_back(p);
+    return all;
+  }
   std::size_t parameter_count() {
     std::size_t n = 0;
     for (auto* p : parameters()) n += p->size();
@@ -133,9 +140,15 @@ class Sequential {
     return out.str();
   }
 
-  /// Sets the optimizer (copied). Needed before training.
-  void compile(const Optimizer<T>& optimizer) { optimizer_ = optimizer.clone(); }
+  /// Sets the optimizer (copied), needed before training, and the training loss's options (label
+  /// smoothing, class weights: see CategoricalCrossEntropy). evaluate() reports the plain
+  /// cross-entropy, comparable between runs whatever their options.
+  void compile(const Optimizer<T>& optimizer, CrossEntropyOptions loss = {}) {
+    optimizer_ = optimizer.clone();
+    loss_options_ = std::move(loss);
+  }
   Optimizer<T>* optimizer() { return optimizer_.get(); }
+  const CrossEntropyOptions& loss_options() const { return loss_options_; }
 
   /// Runs the model on a batch; the result is valid until the next forward or training call.
   const Tensor<T>& forward(const Tensor<T>& x, Mode mode = Mode::inference) {
@@ -161,7 +174,7 @@ class Sequential {
     require_compiled();
     const Tensor<T>& probabilities = forward(x, Mode::train);
     Evaluation result;
-    result.loss = Loss::loss(probabilities, labels);
+    result.loss = Loss::loss(probabilities, labels, loss_options_);
     if (!std::isfinite(result.loss)) fail("training diverged: the loss is ", result.loss);
     result.accuracy = accuracy(probabilities, labels);
     backward(x, labels);
@@ -289,10 +302,10 @@ class Sequential {
     // gradients_[i] holds dLoss/d(output of layer i).
     if (dynamic_cast<Softmax<T>*>(layers_.back().get()) && count >= 2) {
       // Fused softmax + cross-entropy: the gradient w.r.t. the softmax's input is (p - y) / N.
-      Loss::softmax_gradient(activations_.back(), labels, gradients_[count - 2]);
+      Loss::softmax_gradient(activations_.back(), labels, gradients_[count - 2], loss_options_);
       top = count - 1;
     } else {
-      Loss::gradient(activations_.back(), labels, gradients_[count - 1]);
+      Loss::gradient(activations_.back(), labels, gradients_[count - 1], loss_options_);
     }
     for (std::size_t i = top; i-- > 0;) {
       const Tensor<T>& input = i == 0 ? x : activations_[i - 1];
@@ -329,6 +342,7 @@ class Sequential {
   Shape input_shape_;
   bool built_ = false;
   std::unique_ptr<Optimizer<T>> optimizer_;
+  CrossEntropyOptions loss_options_;
   std::vector<Tensor<T>> activations_;  // activations_[i]: output of layer i for the last forward
   std::vector<Tensor<T>> gradients_;    // gradients_[i]: dLoss/d(output of layer i)
   Tensor<T> batch_x_;                   // reusable batch buffer (gathered or sliced samples)

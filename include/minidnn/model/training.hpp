@@ -11,6 +11,9 @@
 
 namespace minidnn {
 
+template <typename T>
+class Callback;  // model/callbacks.hpp
+
 /// Loss and accuracy over some samples.
 struct Evaluation {
   double loss = 0.0;
@@ -34,12 +37,15 @@ struct EpochLogs {
   bool has_validation = false;
   double val_loss = 0.0, val_accuracy = 0.0;
   double seconds = 0.0;  // wall time of the epoch, validation included
+  double learning_rate = 0.0;  // the optimizer's rate at the end of the epoch, before callbacks
 };
 
 struct History {
   std::vector<EpochLogs> epochs;
   /// True when a callback asked to stop before the requested epochs were done.
   bool stopped = false;
+  /// True when a Callback (e.g. EarlyStopping) made that stop: the run is over, not interrupted.
+  bool stopped_by_callback = false;
   /// Where training stopped: the next batch to run is (next_epoch, next_batch).
   int next_epoch = 0, next_batch = 0;
 };
@@ -61,16 +67,25 @@ struct FitOptions {
   double initial_loss = 0.0, initial_accuracy = 0.0, initial_seconds = 0.0;
   const Tensor<T>* validation_x = nullptr;
   const std::vector<int>* validation_y = nullptr;
+  /// Instead of validation_x/y: hold out this fraction of (x, labels) for validation, the last
+  /// samples, taken before shuffling (Keras's validation_split); training uses the rest.
+  double validation_split = 0.0;
   /// When set, the optimizer's learning rate is set to learning_rate(epoch) before each epoch
   /// (0-based), e.g. CosineDecay. A resumed run gets the rate of the epoch it resumes in.
   std::function<double(int epoch)> learning_rate;
+  /// Or per batch: the rate for the step-th batch of the run (epoch * batches + batch, 0-based),
+  /// set before each batch, e.g. OneCycle. At most one of the two.
+  std::function<double(std::int64_t step)> step_learning_rate;
   /// Changes a gathered training batch in place (e.g. random flips); gets a generator derived
   /// from (seed, epoch, batch).
   std::function<void(Tensor<T>& batch, Rng& rng)> augment;
   /// Called after every batch; return false to stop training after this batch.
   std::function<bool(const BatchLogs&)> on_batch_end;
-  /// Called after every epoch; return false to stop training.
+  /// Called after every epoch (after the callbacks); return false to stop training.
   std::function<bool(const EpochLogs&)> on_epoch_end;
+  /// EarlyStopping, ModelCheckpoint, ReduceLROnPlateau... (model/callbacks.hpp), run in order
+  /// after each epoch's validation; not owned.
+  std::vector<Callback<T>*> callbacks;
 };
 
 }  // namespace minidnn
