@@ -9,45 +9,48 @@
 /// would take ph * pw strided loads: the seed model's 5x5 stride-2 max pool runs 3x faster than
 /// MaxPool2D's windowed kernel.
 ///
-/// AVX-512 and float only, strides 1 and 2, pools up to kMaxPoolWidth wide; the plane kernels
+/// Float only, AVX-512 and AVX2 (the same code on Simd<float>; the winners' version AVX-512
+/// only), strides 1 and 2, pools up to kMaxPoolWidth wide; the plane kernels
 /// (ops/pool/max_pool.hpp, avg_pool.hpp) keep their general loops for the rest.
 namespace minidnn::cpu::MINIDNN_ISA_NS {
 
-#if MINIDNN_ISA_AVX512
+#if !MINIDNN_ISA_BASELINE
 
 /// The window maximum. NaN: vmaxps drops a NaN in one operand order, so a plane whose input holds
 /// one is not computed here (the caller's windowed kernel places NaN outputs exactly).
 struct WindowMax {
   static constexpr bool kRefusesNaN = true;
-  static __m512 combine(__m512 a, __m512 b) { return _mm512_max_ps(a, b); }
+  static Simd<float>::Vec combine(Simd<float>::Vec a, Simd<float>::Vec b) { return Simd<float>::max(a, b); }
 };
 /// The window sum (NaN propagates through it by itself).
 struct WindowSum {
   static constexpr bool kRefusesNaN = false;
-  static __m512 combine(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
+  static Simd<float>::Vec combine(Simd<float>::Vec a, Simd<float>::Vec b) { return Simd<float>::add(a, b); }
 };
 
-/// Stores `columns` values, 16 at a time from load(c) (c = 0, 16, ...), into `even`, or for
-/// stride 2 split: the even columns into `even`, the odd ones into `odd`.
+/// Stores `columns` values, a vector at a time from load(c) (c = 0, width, ...), into `even`, or
+/// for stride 2 split: the even columns into `even`, the odd ones into `odd`.
 template <typename Load>
 inline void split_columns(Load load, int columns, int stride, float* even, float* odd) {
+  using S = Simd<float>;
+  constexpr int w = S::width;
   if (stride == 1) {
-    for (int c = 0; c < columns; c += 16) _mm512_store_ps(even + c, load(c));
+    for (int c = 0; c < columns; c += w) S::store(even + c, load(c));
     return;
   }
-  const __m512i even_lanes = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd_lanes = _mm512_add_epi32(even_lanes, _mm512_set1_epi32(1));
-  for (int c = 0; c < columns; c += 32) {
-    const __m512 low = load(c), high = load(c + 16);
-    _mm512_store_ps(even + c / 2, _mm512_permutex2var_ps(low, even_lanes, high));
-    _mm512_store_ps(odd + c / 2, _mm512_permutex2var_ps(low, odd_lanes, high));
+  for (int c = 0; c < columns; c += 2 * w) {
+    S::Vec e, o;
+    S::deinterleave(load(c), load(c + w), e, o);
+    S::store(even + c / 2, e);
+    S::store(odd + c / 2, o);
   }
 }
 
-/// Widest pool window separable_pool_plane_avx512 takes.
+/// Widest pool window separable_pool_plane takes.
 inline constexpr int kMaxPoolWidth = 128;
 /// Narrowest output it takes: below, the vector set-up costs more than the plain loop (the seed
-/// model's last pool, 3x3 to 1x1 over 32,768 planes a batch: 0.26 ms by the loop, 0.59 ms here).
+/// model's last pool, 3x3 to 1x1 over 32,768 planes a batch: 0.26 ms by the loop, 0.59 ms here
+/// with AVX-512).
 inline constexpr int kMinOutputWidth = 4;
 
 /// y (oh x ow) = scale * Reduce over each (ph x pw) window of plane x (rows iw floats apart) at
@@ -55,46 +58,49 @@ inline constexpr int kMinOutputWidth = 4;
 /// stride above 2, a pool wider than kMaxPoolWidth, an output narrower than kMinOutputWidth, or
 /// (WindowMax) a NaN in the input.
 template <typename Reduce>
-bool separable_pool_plane_avx512(const float* x, float* y, int iw, int oh, int ow, int ph, int pw, int sh,
-                                 int sw, float scale = 1.0f) {
+bool separable_pool_plane(const float* x, float* y, int iw, int oh, int ow, int ph, int pw, int sh, int sw,
+                          float scale = 1.0f) {
+  using S = Simd<float>;
+  constexpr int w = S::width;
   constexpr int kChunk = 64;  // output columns per chunk: the column reductions fit a stack buffer
   constexpr int kPhase = kChunk + kMaxPoolWidth;  // floats per phase buffer (stride 1 uses the most)
   if (sw > 2 || pw > kMaxPoolWidth || ow < kMinOutputWidth) return false;
   alignas(64) float phase[2][kPhase];  // column reductions: [0] even columns, [1] odd (stride 2)
-  const __m512 scale_vector = _mm512_set1_ps(scale);
-  const auto first = [](int n) { return Simd<float>::first_lanes(n); };
-  __mmask16 nan = 0;
+  const S::Vec scale_vector = S::set1(scale);
+  S::Mask nan = S::no_lanes();
   for (int oy = 0; oy < oh; ++oy) {
     const float* top = x + static_cast<std::ptrdiff_t>(oy) * sh * iw;
     for (int ox0 = 0; ox0 < ow; ox0 += kChunk) {
       const int outputs = std::min(kChunk, ow - ox0);
       const int c0 = ox0 * sw, columns = (outputs - 1) * sw + pw;  // input columns [c0, c0 + columns)
-      auto column = [&](int c) {  // 16 columns from c0 + c, reduced over the window's rows
-        const __mmask16 valid = first(columns - c);
-        __m512 acc = _mm512_maskz_loadu_ps(valid, top + c0 + c);
-        if constexpr (Reduce::kRefusesNaN) nan |= _mm512_cmp_ps_mask(acc, acc, _CMP_UNORD_Q);
+      auto column = [&](int c) {  // a vector of columns from c0 + c, reduced over the window's rows
+        S::Vec acc = S::load_first(top + c0 + c, columns - c);
+        if constexpr (Reduce::kRefusesNaN) nan = S::mask_or(nan, S::is_nan(acc));
         for (int i = 1; i < ph; ++i) {
-          const __m512 v = _mm512_maskz_loadu_ps(valid, top + static_cast<std::ptrdiff_t>(i) * iw + c0 + c);
-          if constexpr (Reduce::kRefusesNaN) nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+          const S::Vec v = S::load_first(top + static_cast<std::ptrdiff_t>(i) * iw + c0 + c, columns - c);
+          if constexpr (Reduce::kRefusesNaN) nan = S::mask_or(nan, S::is_nan(v));
           acc = Reduce::combine(acc, v);
         }
         return acc;
       };
       split_columns(column, columns, sw, phase[0], phase[1]);
       // Output ox0 + o takes input columns c0 + o*sw + j, j < pw: phase j % sw, index o + j / sw.
-      // (Masked loads: lanes past the row's end read nothing that was not written.)
-      for (int o = 0; o < outputs; o += 16) {
-        const __mmask16 lanes = first(outputs - o);
-        __m512 acc = _mm512_maskz_loadu_ps(lanes, phase[0] + o);
-        for (int j = 1; j < pw; ++j)
-          acc = Reduce::combine(acc, _mm512_maskz_loadu_ps(lanes, phase[j % sw] + o + j / sw));
-        if (scale != 1.0f) acc = _mm512_mul_ps(acc, scale_vector);
-        _mm512_mask_storeu_ps(y + static_cast<std::ptrdiff_t>(oy) * ow + ox0 + o, lanes, acc);
+      // (The last vector masked: lanes past the row's end read nothing that was not written.)
+      for (int o = 0; o < outputs; o += w) {
+        const int lanes = outputs - o;
+        S::Vec acc = S::load_first(phase[0] + o, lanes);
+        for (int j = 1; j < pw; ++j) acc = Reduce::combine(acc, S::load_first(phase[j % sw] + o + j / sw, lanes));
+        if (scale != 1.0f) acc = S::mul(acc, scale_vector);
+        S::store_first(y + static_cast<std::ptrdiff_t>(oy) * ow + ox0 + o, acc, lanes);
       }
     }
   }
-  return nan == 0;
+  return !S::any(nan);
 }
+
+#endif
+
+#if MINIDNN_ISA_AVX512
 
 /// The window maximum and, for each output, the plane index of its window's first maximum in
 /// row-major order (what MaxPool2D's backward routes the gradient to), separably: each input
@@ -113,7 +119,7 @@ inline bool separable_max_pool_plane_with_winners_avx512(const float* x, float* 
     return false;
   alignas(64) float row_max[kRingRows][kMaxOutputs];            // per input row: the windows' column maxima
   alignas(64) std::int32_t row_argmax[kRingRows][kMaxOutputs];  // ... and the column of each
-  alignas(64) float phase[2][kMaxOutputs + kMaxWinnerPoolWidth];  // one input row, split as in separable_pool_plane_avx512
+  alignas(64) float phase[2][kMaxOutputs + kMaxWinnerPoolWidth];  // one input row, split as in separable_pool_plane
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const auto first = [](int n) { return Simd<float>::first_lanes(n); };
   const int columns = (ow - 1) * sw + pw, vectors = (ow + 15) / 16;
