@@ -57,7 +57,10 @@ struct Simd {
 //   is_nan(v), mask_or(a, b), any(m), no_lanes()   NaN tracking (masks as first_lanes makes them)
 //   deinterleave(a, b, even, odd)  the even / odd lanes of the 2*width values a, b
 //   transpose(rows)                rows[r] lane c becomes rows[c] lane r (width x width)
-//   load_index(p), gather(base, index, m)   lane l = base[index[l]] where m holds, 0 elsewhere
+//   greater(a, b), select(m, a, b)  a > b (false for NaN), m ? a : b lane by lane
+//   Index: 32-bit integer lanes (plane positions): lane_indices() (0, 1, ...), index_set1,
+//     index_add, index_select, load_index, store_index, store_index_first
+//   gather(base, index, m)         lane l = base[index[l]] where m holds, 0 elsewhere
 
 #if MINIDNN_ISA_AVX512
 
@@ -95,6 +98,17 @@ struct Simd<float> {
     odd = _mm512_permutex2var_ps(a, _mm512_add_epi32(even_lanes, _mm512_set1_epi32(1)), b);
   }
   static Index load_index(const std::int32_t* p) { return _mm512_loadu_si512(p); }
+  static Mask greater(Vec a, Vec b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+  static Vec select(Mask m, Vec a, Vec b) { return _mm512_mask_mov_ps(b, m, a); }
+  static Index lane_indices() { return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
+  static Index index_set1(std::int32_t i) { return _mm512_set1_epi32(i); }
+  static Index index_add(Index a, Index b) { return _mm512_add_epi32(a, b); }
+  static Index index_select(Mask m, Index a, Index b) { return _mm512_mask_mov_epi32(b, m, a); }
+  static void store_index(std::int32_t* p, Index v) { _mm512_storeu_si512(p, v); }
+  static void store_index_first(std::int32_t* p, Index v, int n) {
+    if (n >= width) store_index(p, v);
+    else _mm512_mask_storeu_epi32(p, first_lanes(n), v);
+  }
   static Vec gather(const float* base, Index index, Mask m) {
     return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, index, base, 4);
   }
@@ -179,6 +193,17 @@ struct Simd<float> {
     odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
   }
   static Index load_index(const std::int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static Mask greater(Vec a, Vec b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
+  static Vec select(Mask m, Vec a, Vec b) { return _mm256_blendv_ps(b, a, _mm256_castsi256_ps(m)); }
+  static Index lane_indices() { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
+  static Index index_set1(std::int32_t i) { return _mm256_set1_epi32(i); }
+  static Index index_add(Index a, Index b) { return _mm256_add_epi32(a, b); }
+  static Index index_select(Mask m, Index a, Index b) { return _mm256_blendv_epi8(b, a, m); }
+  static void store_index(std::int32_t* p, Index v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+  static void store_index_first(std::int32_t* p, Index v, int n) {
+    if (n >= width) store_index(p, v);
+    else _mm256_maskstore_epi32(p, first_lanes(n), v);
+  }
   static Vec gather(const float* base, Index index, Mask m) {
     return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, index, _mm256_castsi256_ps(m), 4);
   }

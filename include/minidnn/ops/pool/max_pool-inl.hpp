@@ -94,15 +94,19 @@ void max_pool_plane(const T* x, T* y, std::int32_t* winner, int iw, int oh, int 
 #if MINIDNN_ISA_AVX512
   if constexpr (std::is_same_v<T, float>) {
     if (winner) {
-      if (!separable_max_pool_plane_with_winners_avx512(x, y, winner, iw, oh, ow, ph, pw, sh, sw))
+      if (!separable_max_pool_plane_with_winners(x, y, winner, iw, oh, ow, ph, pw, sh, sw))
         detail::max_pool_plane_avx512<true>(x, y, winner, iw, oh, ow, ph, pw, sh, sw);
     } else if (!separable_pool_plane<WindowMax>(x, y, iw, oh, ow, ph, pw, sh, sw))
       detail::max_pool_plane_avx512<false>(x, y, winner, iw, oh, ow, ph, pw, sh, sw);
     return;
   }
 #elif !MINIDNN_ISA_BASELINE
-  if constexpr (std::is_same_v<T, float>)
-    if (!winner && separable_pool_plane<WindowMax>(x, y, iw, oh, ow, ph, pw, sh, sw)) return;
+  // AVX2: the separable kernels; the planes they refuse (NaN, stride > 2, ...) take the loop.
+  if constexpr (std::is_same_v<T, float>) {
+    if (winner ? separable_max_pool_plane_with_winners(x, y, winner, iw, oh, ow, ph, pw, sh, sw)
+               : separable_pool_plane<WindowMax>(x, y, iw, oh, ow, ph, pw, sh, sw))
+      return;
+  }
 #endif
   for (int oy = 0; oy < oh; ++oy) {
     for (int ox = 0; ox < ow; ++ox) {

@@ -9,8 +9,7 @@
 /// would take ph * pw strided loads: the seed model's 5x5 stride-2 max pool runs 3x faster than
 /// MaxPool2D's windowed kernel.
 ///
-/// Float only, AVX-512 and AVX2 (the same code on Simd<float>; the winners' version AVX-512
-/// only), strides 1 and 2, pools up to kMaxPoolWidth wide; the plane kernels
+/// Float only, AVX-512 and AVX2 (the same code on Simd<float>), strides 1 and 2, pools up to kMaxPoolWidth wide; the plane kernels
 /// (ops/pool/max_pool.hpp, avg_pool.hpp) keep their general loops for the rest.
 namespace minidnn::cpu::MINIDNN_ISA_NS {
 
@@ -98,10 +97,6 @@ bool separable_pool_plane(const float* x, float* y, int iw, int oh, int ow, int 
   return !S::any(nan);
 }
 
-#endif
-
-#if MINIDNN_ISA_AVX512
-
 /// The window maximum and, for each output, the plane index of its window's first maximum in
 /// row-major order (what MaxPool2D's backward routes the gradient to), separably: each input
 /// row's maxima over the windows' columns (the first column attaining it: a later one must be
@@ -112,66 +107,65 @@ bool separable_pool_plane(const float* x, float* y, int iw, int oh, int ow, int 
 /// Returns false, leaving y and winner unspecified, when it does not compute the plane: a stride
 /// above 2, a window over kRingRows x kMaxWinnerPoolWidth, an output row over 64 or under
 /// kMinOutputWidth, or a NaN in the input.
-inline bool separable_max_pool_plane_with_winners_avx512(const float* x, float* y, std::int32_t* winner, int iw,
-                                                         int oh, int ow, int ph, int pw, int sh, int sw) {
+inline bool separable_max_pool_plane_with_winners(const float* x, float* y, std::int32_t* winner, int iw, int oh,
+                                                  int ow, int ph, int pw, int sh, int sw) {
+  using S = Simd<float>;
+  constexpr int w = S::width;
   constexpr int kRingRows = 8, kMaxWinnerPoolWidth = 32, kMaxOutputs = 64;
   if (sw > 2 || ph > kRingRows || pw > kMaxWinnerPoolWidth || ow > kMaxOutputs || ow < kMinOutputWidth)
     return false;
   alignas(64) float row_max[kRingRows][kMaxOutputs];            // per input row: the windows' column maxima
   alignas(64) std::int32_t row_argmax[kRingRows][kMaxOutputs];  // ... and the column of each
   alignas(64) float phase[2][kMaxOutputs + kMaxWinnerPoolWidth];  // one input row, split as in separable_pool_plane
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const auto first = [](int n) { return Simd<float>::first_lanes(n); };
-  const int columns = (ow - 1) * sw + pw, vectors = (ow + 15) / 16;
-  __mmask16 nan = 0;
+  const S::Index lane_start = sw == 1 ? S::lane_indices() : S::index_add(S::lane_indices(), S::lane_indices());
+  const int columns = (ow - 1) * sw + pw, vectors = (ow + w - 1) / w;
+  S::Mask nan = S::no_lanes();
   int next_row = 0;  // input rows [0, next_row) are in the ring (the last kRingRows of them)
   for (int oy = 0; oy < oh; ++oy) {
     const int r0 = oy * sh;
     for (; next_row < r0 + ph; ++next_row) {
       const float* row = x + static_cast<std::ptrdiff_t>(next_row) * iw;
       auto load = [&](int c) {
-        const __m512 v = _mm512_maskz_loadu_ps(first(columns - c), row + c);
-        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        const S::Vec v = S::load_first(row + c, columns - c);
+        nan = S::mask_or(nan, S::is_nan(v));
         return v;
       };
       split_columns(load, columns, sw, phase[0], phase[1]);
       float* max_out = row_max[next_row % kRingRows];
       std::int32_t* arg_out = row_argmax[next_row % kRingRows];
       for (int v = 0; v < vectors; ++v) {
-        const int o = 16 * v;
-        const __mmask16 lanes = first(ow - o);
+        const int o = w * v;
         // Output o + l's window starts at column (o + l) * sw; tap j reads column (o + l) * sw + j.
-        const __m512i start = _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(o)), _mm512_set1_epi32(sw));
-        __m512 best = _mm512_maskz_loadu_ps(lanes, phase[0] + o);
-        __m512i column = start;
+        const S::Index start = S::index_add(lane_start, S::index_set1(o * sw));
+        S::Vec best = S::load_first(phase[0] + o, ow - o);
+        S::Index column = start;
         for (int j = 1; j < pw; ++j) {
-          const __m512 candidate = _mm512_maskz_loadu_ps(lanes, phase[j % sw] + o + j / sw);
-          const __mmask16 better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
-          best = _mm512_mask_mov_ps(best, better, candidate);
-          column = _mm512_mask_add_epi32(column, better, start, _mm512_set1_epi32(j));
+          const S::Vec candidate = S::load_first(phase[j % sw] + o + j / sw, ow - o);
+          const S::Mask better = S::greater(candidate, best);
+          best = S::select(better, candidate, best);
+          column = S::index_select(better, S::index_add(start, S::index_set1(j)), column);
         }
-        _mm512_store_ps(max_out + o, best);
-        _mm512_store_si512(arg_out + o, column);
+        S::store(max_out + o, best);
+        S::store_index(arg_out + o, column);
       }
     }
     for (int v = 0; v < vectors; ++v) {
-      const int o = 16 * v;
-      const __mmask16 lanes = first(ow - o);
-      __m512 best = _mm512_load_ps(row_max[r0 % kRingRows] + o);
-      __m512i where = _mm512_add_epi32(_mm512_set1_epi32(r0 * iw), _mm512_load_si512(row_argmax[r0 % kRingRows] + o));
+      const int o = w * v;
+      S::Vec best = S::load(row_max[r0 % kRingRows] + o);
+      S::Index where = S::index_add(S::index_set1(r0 * iw), S::load_index(row_argmax[r0 % kRingRows] + o));
       for (int i = 1; i < ph; ++i) {
         const int r = r0 + i;
-        const __m512 candidate = _mm512_load_ps(row_max[r % kRingRows] + o);
-        const __mmask16 better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
-        best = _mm512_mask_mov_ps(best, better, candidate);
-        where = _mm512_mask_add_epi32(where, better, _mm512_set1_epi32(r * iw),
-                                      _mm512_load_si512(row_argmax[r % kRingRows] + o));
+        const S::Vec candidate = S::load(row_max[r % kRingRows] + o);
+        const S::Mask better = S::greater(candidate, best);
+        best = S::select(better, candidate, best);
+        where = S::index_select(better, S::index_add(S::index_set1(r * iw), S::load_index(row_argmax[r % kRingRows] + o)),
+                                where);
       }
-      _mm512_mask_storeu_ps(y + static_cast<std::ptrdiff_t>(oy) * ow + o, lanes, best);
-      _mm512_mask_storeu_epi32(winner + static_cast<std::ptrdiff_t>(oy) * ow + o, lanes, where);
+      S::store_first(y + static_cast<std::ptrdiff_t>(oy) * ow + o, best, ow - o);
+      S::store_index_first(winner + static_cast<std::ptrdiff_t>(oy) * ow + o, where, ow - o);
     }
   }
-  return nan == 0;
+  return !S::any(nan);
 }
 
 #endif
