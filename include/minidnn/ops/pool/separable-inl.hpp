@@ -9,7 +9,8 @@
 /// would take ph * pw strided loads: the seed model's 5x5 stride-2 max pool runs 3x faster than
 /// MaxPool2D's windowed kernel.
 ///
-/// Float only, AVX-512 and AVX2 (the same code on Simd<float>), strides 1 and 2, pools up to kMaxPoolWidth wide; the plane kernels
+/// Float only, AVX-512 and AVX2 (the same code on Simd<float>), strides 1 and 2, pools up to
+/// kMaxPoolWidth wide; the plane kernels
 /// (ops/pool/max_pool.hpp, avg_pool.hpp) keep their general loops for the rest.
 namespace minidnn::cpu::MINIDNN_ISA_NS {
 
