@@ -4,6 +4,7 @@
 /// per-ISA kernels under ops/.
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include "minidnn/cpu/isa.hpp"
 

@@ -54,8 +54,9 @@ void check(int channels, int height, int width, int kh, int kw, int filters, Act
 }  // namespace
 
 TEST_CASE("direct_conv_forward matches the textbook loops at every tile remainder", "[direct_conv]") {
-  // Register tiles are 8 filters x 3 vectors (48 floats, 24 doubles): filter counts 1, 8, 11 and
-  // output widths 1, 16, 44 (the seed conv1), 56 cover full and partial tiles both ways.
+  // Register tiles are 8 filters x 3 vectors on AVX-512 (48 floats, 24 doubles), 4 x 3 on AVX2:
+  // filter counts 1, 8, 11 and output widths 1, 16, 44 (the seed conv1), 56 cover full and
+  // partial tiles both ways.
   for (const int filters : {1, 8, 11})
     for (const int width : {5, 20, 48, 60}) {
       INFO(filters << " filters, input width " << width);

@@ -340,15 +340,16 @@ MINIDNN_WINOGRAD_INLINE void on_lanes(Op op, const T* __restrict__ x, std::ptrdi
 }
 
 // Copies `count` lanes of src into dst and zeros the rest / copies the first `count` lanes of
-// src to dst. Float with AVX-512 by one masked load or store: GCC built the plain copies from
-// scalar moves and, for a variable count, `rep movs` (its start-up cost was a third of the input
-// transform of planes whose last chunk is short, seed conv2's 36 tiles).
+// src to dst. Float with vectors (AVX-512: one, AVX2: two) by plain or masked loads and stores:
+// GCC built the plain copies from scalar moves and, for a variable count, `rep movs` (its
+// start-up cost was a third of the input transform of planes whose last chunk is short, seed
+// conv2's 36 tiles).
 template <typename T>
 MINIDNN_WINOGRAD_INLINE void load_lanes(const T* src, int count, T* dst) {
-#if MINIDNN_ISA_AVX512
-  if constexpr (std::is_same_v<T, float> && kLanes == 16) {
-    const __mmask16 lanes = Simd<float>::first_lanes(count);
-    _mm512_store_ps(dst, _mm512_maskz_loadu_ps(lanes, src));
+#if !MINIDNN_ISA_BASELINE
+  if constexpr (std::is_same_v<T, float> && kLanes % Simd<float>::width == 0) {
+    using S = Simd<float>;
+    for (int j = 0; j < kLanes; j += S::width) S::store(dst + j, S::load_first(src + j, count - j));
     return;
   }
 #endif
@@ -356,10 +357,10 @@ MINIDNN_WINOGRAD_INLINE void load_lanes(const T* src, int count, T* dst) {
 }
 template <typename T>
 MINIDNN_WINOGRAD_INLINE void store_lanes(const T* src, int count, T* dst) {
-#if MINIDNN_ISA_AVX512
-  if constexpr (std::is_same_v<T, float> && kLanes == 16) {
-    const __mmask16 lanes = Simd<float>::first_lanes(count);
-    _mm512_mask_storeu_ps(dst, lanes, _mm512_load_ps(src));
+#if !MINIDNN_ISA_BASELINE
+  if constexpr (std::is_same_v<T, float> && kLanes % Simd<float>::width == 0) {
+    using S = Simd<float>;
+    for (int j = 0; j < count; j += S::width) S::store_first(dst + j, S::load(src + j), count - j);
     return;
   }
 #endif
@@ -507,6 +508,10 @@ struct LaneTiles {
     if constexpr (std::is_same_v<T, float> && L == 16)
       if (t.padded_w <= 32) return gather_patches_avx512(t, padded, t0, count, d);
 #endif
+#if !MINIDNN_ISA_BASELINE
+    if constexpr (std::is_same_v<T, float> && L % Simd<float>::width == 0)
+      return gather_patches_simd(t, padded, t0, count, d);
+#endif
     for (int r = 0; r < P; ++r)
       for (int c = 0; c < P; ++c) std::fill(d[r][c], d[r][c] + L, T(0));
     for (int j = 0; j < count; ++j) {
@@ -547,6 +552,23 @@ struct LaneTiles {
           values = _mm512_mask_mov_ps(values, row_lanes[k], _mm512_permutex2var_ps(low[k], index, high[k]));
         _mm512_store_ps(d[r][c], values);
       }
+    }
+  }
+#endif
+
+#if !MINIDNN_ISA_BASELINE
+  // The same for any plane, by the vector gather (AVX2 has no two-vector permute): lane j of
+  // value (r, c) reads padded[patch_offset(t0 + j) + r * padded_w + c].
+  static void gather_patches_simd(const Tiling& t, const float* padded, int t0, int count, float (&d)[P][P][L]) {
+    using S = Simd<float>;
+    constexpr int w = S::width;
+    alignas(64) std::int32_t origin[L];
+    for (int j = 0; j < L; ++j) origin[j] = j < count ? static_cast<std::int32_t>(patch_offset(t, t0 + j)) : 0;
+    for (int j = 0; j < L; j += w) {
+      const typename S::Index start = S::load_index(origin + j);
+      const typename S::Mask lanes = S::first_lanes(count - j);
+      for (int r = 0; r < P; ++r)
+        for (int c = 0; c < P; ++c) S::store(d[r][c] + j, S::gather(padded + r * t.padded_w + c, start, lanes));
     }
   }
 #endif

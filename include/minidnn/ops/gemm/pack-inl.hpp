@@ -6,58 +6,33 @@
 ///     packed[(panel * kc + p) * panel_width + jj] = op(B)(p, panel * panel_width + jj)
 ///
 /// so the micro-kernel reads every k step of its panel from one contiguous, aligned run, whatever
-/// the stride or transposition of B. The transposing copy is where B^T products pay; AVX-512
-/// floats get an in-register 16 x 16 transpose for it.
+/// the stride or transposition of B. The transposing copy is where B^T products pay; floats get
+/// an in-register transpose of width x width blocks for it (16 x 16 AVX-512, 8 x 8 AVX2).
 namespace minidnn::cpu::MINIDNN_ISA_NS {
 
 namespace detail {
 
-#if MINIDNN_ISA_AVX512
-/// Transposes 16 rows of 16 floats in registers: rows[r][c] becomes rows[c][r].
-inline void transpose_16x16(__m512 rows[16]) {
-  __m512 t[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(rows[2 * i], rows[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(rows[2 * i], rows[2 * i + 1]);
-  }
-  // u[4j + q], 128-bit lane L: column 4L + q of rows 4j .. 4j + 3.
-  __m512 u[16];
-  for (int j = 0; j < 4; ++j) {
-    const __m512d t0 = _mm512_castps_pd(t[4 * j]), t1 = _mm512_castps_pd(t[4 * j + 1]);
-    const __m512d t2 = _mm512_castps_pd(t[4 * j + 2]), t3 = _mm512_castps_pd(t[4 * j + 3]);
-    u[4 * j + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
-    u[4 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
-    u[4 * j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
-    u[4 * j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
-  }
-  for (int q = 0; q < 4; ++q) {
-    const __m512 v1 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x44);
-    const __m512 v2 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xEE);
-    const __m512 w1 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x44);
-    const __m512 w2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xEE);
-    rows[q] = _mm512_shuffle_f32x4(v1, w1, 0x88);
-    rows[4 + q] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
-    rows[8 + q] = _mm512_shuffle_f32x4(v2, w2, 0x88);
-    rows[12 + q] = _mm512_shuffle_f32x4(v2, w2, 0xDD);
-  }
-}
-
-/// Packs one panel of op(B) = B^T for floats: `cols` (<= panel_width, a multiple of 16 wide
-/// panel) rows of B, each kc contiguous values, become kc rows of panel_width values.
+#if !MINIDNN_ISA_BASELINE
+/// Packs one panel of op(B) = B^T for floats: `cols` (<= panel_width, a multiple of the vector
+/// width) rows of B, each kc contiguous values, become kc rows of panel_width values, a
+/// width x width block at a time transposed in registers (Simd<float>::transpose).
 inline void pack_b_panel_transposed(int kc, int cols, const float* b, std::ptrdiff_t ldb,
                                     int panel_width, float* dst) {
-  for (int j0 = 0; j0 < panel_width; j0 += 16) {
-    const int jn = std::max(0, std::min(16, cols - j0));
-    for (int p0 = 0; p0 < kc; p0 += 16) {
-      const int pn = std::min(16, kc - p0);
-      const __mmask16 kmask = Simd<float>::first_lanes(pn);
-      __m512 block[16];  // block[jj][pp] = B(j0 + jj, p0 + pp)
-      for (int jj = 0; jj < 16; ++jj)
-        block[jj] = jj < jn ? _mm512_maskz_loadu_ps(kmask, b + (j0 + jj) * ldb + p0)
-                            : _mm512_setzero_ps();
-      transpose_16x16(block);
+  using S = Simd<float>;
+  constexpr int w = S::width;
+  for (int j0 = 0; j0 < panel_width; j0 += w) {
+    const int jn = std::max(0, std::min(w, cols - j0));
+    for (int p0 = 0; p0 < kc; p0 += w) {
+      const int pn = std::min(w, kc - p0);
+      const auto kmask = S::first_lanes(pn);
+      typename S::Vec block[w];  // block[jj][pp] = B(j0 + jj, p0 + pp)
+      for (int jj = 0; jj < w; ++jj) {
+        const float* src = b + (j0 + jj) * ldb + p0;
+        block[jj] = jj >= jn ? S::zero() : pn == w ? S::load(src) : S::load(src, kmask);
+      }
+      S::transpose(block);
       for (int pp = 0; pp < pn; ++pp)
-        _mm512_storeu_ps(dst + static_cast<std::ptrdiff_t>(p0 + pp) * panel_width + j0, block[pp]);
+        S::store(dst + static_cast<std::ptrdiff_t>(p0 + pp) * panel_width + j0, block[pp]);
     }
   }
 }
@@ -107,7 +82,7 @@ void pack_b(bool trans_b, int kc, int nc, const T* b, std::ptrdiff_t ldb, T* pac
     } else {
       // op(B)(p, j) = b[j * ldb + p]: a transposing copy.
       const T* src = b + static_cast<std::ptrdiff_t>(j0) * ldb;
-#if MINIDNN_ISA_AVX512
+#if !MINIDNN_ISA_BASELINE
       if constexpr (std::is_same_v<T, float>) {
         detail::pack_b_panel_transposed(kc, cols, src, ldb, panel_width, dst);
         continue;

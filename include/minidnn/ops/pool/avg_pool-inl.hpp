@@ -8,9 +8,9 @@ namespace minidnn::cpu::MINIDNN_ISA_NS {
 template <typename T>
 void avg_pool_plane(const T* x, T* y, int iw, int oh, int ow, int ph, int pw, int sh, int sw) {
   const T scale = T(1) / T(ph * pw);
-#if MINIDNN_ISA_AVX512
+#if !MINIDNN_ISA_BASELINE
   if constexpr (std::is_same_v<T, float>)
-    if (separable_pool_plane_avx512<WindowSum>(x, y, iw, oh, ow, ph, pw, sh, sw, scale)) return;
+    if (separable_pool_plane<WindowSum>(x, y, iw, oh, ow, ph, pw, sh, sw, scale)) return;
 #endif
   for (int oy = 0; oy < oh; ++oy) {
     for (int ox = 0; ox < ow; ++ox) {

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// Average pooling of one plane, the kernel behind AvgPool2D: the window loop (the reference)
-/// and, for AVX-512 floats, the separable sum (ops/pool/separable.hpp), equal to rounding;
+/// and, for AVX-512 and AVX2 floats, the separable sum (ops/pool/separable.hpp), equal to rounding;
 /// compiled per instruction set.
 #include <type_traits>
 

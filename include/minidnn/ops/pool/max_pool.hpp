@@ -1,8 +1,8 @@
 #pragma once
 /// \file
 /// Max pooling of one plane, the kernel behind MaxPool2D: the scalar window loop (the
-/// reference) and, for AVX-512 floats, a separable kernel (ops/pool/separable.hpp) with a
-/// vectorized window loop for what it does not take; compiled per instruction set.
+/// reference) and, for AVX-512 and AVX2 floats, a separable kernel (ops/pool/separable.hpp) with
+/// a vectorized window loop for what it does not take; compiled per instruction set.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -9,45 +9,48 @@
 /// would take ph * pw strided loads: the seed model's 5x5 stride-2 max pool runs 3x faster than
 /// MaxPool2D's windowed kernel.
 ///
-/// AVX-512 and float only, strides 1 and 2, pools up to kMaxPoolWidth wide; the plane kernels
+/// Float only, AVX-512 and AVX2 (the same code on Simd<float>), strides 1 and 2, pools up to
+/// kMaxPoolWidth wide; the plane kernels
 /// (ops/pool/max_pool.hpp, avg_pool.hpp) keep their general loops for the rest.
 namespace minidnn::cpu::MINIDNN_ISA_NS {
 
-#if MINIDNN_ISA_AVX512
+#if !MINIDNN_ISA_BASELINE
 
 /// The window maximum. NaN: vmaxps drops a NaN in one operand order, so a plane whose input holds
 /// one is not computed here (the caller's windowed kernel places NaN outputs exactly).
 struct WindowMax {
   static constexpr bool kRefusesNaN = true;
-  static __m512 combine(__m512 a, __m512 b) { return _mm512_max_ps(a, b); }
+  static Simd<float>::Vec combine(Simd<float>::Vec a, Simd<float>::Vec b) { return Simd<float>::max(a, b); }
 };
 /// The window sum (NaN propagates through it by itself).
 struct WindowSum {
   static constexpr bool kRefusesNaN = false;
-  static __m512 combine(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
+  static Simd<float>::Vec combine(Simd<float>::Vec a, Simd<float>::Vec b) { return Simd<float>::add(a, b); }
 };
 
-/// Stores `columns` values, 16 at a time from load(c) (c = 0, 16, ...), into `even`, or for
-/// stride 2 split: the even columns into `even`, the odd ones into `odd`.
+/// Stores `columns` values, a vector at a time from load(c) (c = 0, width, ...), into `even`, or
+/// for stride 2 split: the even columns into `even`, the odd ones into `odd`.
 template <typename Load>
 inline void split_columns(Load load, int columns, int stride, float* even, float* odd) {
+  using S = Simd<float>;
+  constexpr int w = S::width;
   if (stride == 1) {
-    for (int c = 0; c < columns; c += 16) _mm512_store_ps(even + c, load(c));
+    for (int c = 0; c < columns; c += w) S::store(even + c, load(c));
     return;
   }
-  const __m512i even_lanes = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd_lanes = _mm512_add_epi32(even_lanes, _mm512_set1_epi32(1));
-  for (int c = 0; c < columns; c += 32) {
-    const __m512 low = load(c), high = load(c + 16);
-    _mm512_store_ps(even + c / 2, _mm512_permutex2var_ps(low, even_lanes, high));
-    _mm512_store_ps(odd + c / 2, _mm512_permutex2var_ps(low, odd_lanes, high));
+  for (int c = 0; c < columns; c += 2 * w) {
+    S::Vec e, o;
+    S::deinterleave(load(c), load(c + w), e, o);
+    S::store(even + c / 2, e);
+    S::store(odd + c / 2, o);
   }
 }
 
-/// Widest pool window separable_pool_plane_avx512 takes.
+/// Widest pool window separable_pool_plane takes.
 inline constexpr int kMaxPoolWidth = 128;
 /// Narrowest output it takes: below, the vector set-up costs more than the plain loop (the seed
-/// model's last pool, 3x3 to 1x1 over 32,768 planes a batch: 0.26 ms by the loop, 0.59 ms here).
+/// model's last pool, 3x3 to 1x1 over 32,768 planes a batch: 0.26 ms by the loop, 0.59 ms here
+/// with AVX-512).
 inline constexpr int kMinOutputWidth = 4;
 
 /// y (oh x ow) = scale * Reduce over each (ph x pw) window of plane x (rows iw floats apart) at
@@ -55,45 +58,44 @@ inline constexpr int kMinOutputWidth = 4;
 /// stride above 2, a pool wider than kMaxPoolWidth, an output narrower than kMinOutputWidth, or
 /// (WindowMax) a NaN in the input.
 template <typename Reduce>
-bool separable_pool_plane_avx512(const float* x, float* y, int iw, int oh, int ow, int ph, int pw, int sh,
-                                 int sw, float scale = 1.0f) {
+bool separable_pool_plane(const float* x, float* y, int iw, int oh, int ow, int ph, int pw, int sh, int sw,
+                          float scale = 1.0f) {
+  using S = Simd<float>;
+  constexpr int w = S::width;
   constexpr int kChunk = 64;  // output columns per chunk: the column reductions fit a stack buffer
   constexpr int kPhase = kChunk + kMaxPoolWidth;  // floats per phase buffer (stride 1 uses the most)
   if (sw > 2 || pw > kMaxPoolWidth || ow < kMinOutputWidth) return false;
   alignas(64) float phase[2][kPhase];  // column reductions: [0] even columns, [1] odd (stride 2)
-  const __m512 scale_vector = _mm512_set1_ps(scale);
-  const auto first = [](int n) { return Simd<float>::first_lanes(n); };
-  __mmask16 nan = 0;
+  const S::Vec scale_vector = S::set1(scale);
+  S::Mask nan = S::no_lanes();
   for (int oy = 0; oy < oh; ++oy) {
     const float* top = x + static_cast<std::ptrdiff_t>(oy) * sh * iw;
     for (int ox0 = 0; ox0 < ow; ox0 += kChunk) {
       const int outputs = std::min(kChunk, ow - ox0);
       const int c0 = ox0 * sw, columns = (outputs - 1) * sw + pw;  // input columns [c0, c0 + columns)
-      auto column = [&](int c) {  // 16 columns from c0 + c, reduced over the window's rows
-        const __mmask16 valid = first(columns - c);
-        __m512 acc = _mm512_maskz_loadu_ps(valid, top + c0 + c);
-        if constexpr (Reduce::kRefusesNaN) nan |= _mm512_cmp_ps_mask(acc, acc, _CMP_UNORD_Q);
+      auto column = [&](int c) {  // a vector of columns from c0 + c, reduced over the window's rows
+        S::Vec acc = S::load_first(top + c0 + c, columns - c);
+        if constexpr (Reduce::kRefusesNaN) nan = S::mask_or(nan, S::is_nan(acc));
         for (int i = 1; i < ph; ++i) {
-          const __m512 v = _mm512_maskz_loadu_ps(valid, top + static_cast<std::ptrdiff_t>(i) * iw + c0 + c);
-          if constexpr (Reduce::kRefusesNaN) nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+          const S::Vec v = S::load_first(top + static_cast<std::ptrdiff_t>(i) * iw + c0 + c, columns - c);
+          if constexpr (Reduce::kRefusesNaN) nan = S::mask_or(nan, S::is_nan(v));
           acc = Reduce::combine(acc, v);
         }
         return acc;
       };
       split_columns(column, columns, sw, phase[0], phase[1]);
       // Output ox0 + o takes input columns c0 + o*sw + j, j < pw: phase j % sw, index o + j / sw.
-      // (Masked loads: lanes past the row's end read nothing that was not written.)
-      for (int o = 0; o < outputs; o += 16) {
-        const __mmask16 lanes = first(outputs - o);
-        __m512 acc = _mm512_maskz_loadu_ps(lanes, phase[0] + o);
-        for (int j = 1; j < pw; ++j)
-          acc = Reduce::combine(acc, _mm512_maskz_loadu_ps(lanes, phase[j % sw] + o + j / sw));
-        if (scale != 1.0f) acc = _mm512_mul_ps(acc, scale_vector);
-        _mm512_mask_storeu_ps(y + static_cast<std::ptrdiff_t>(oy) * ow + ox0 + o, lanes, acc);
+      // (The last vector masked: lanes past the row's end read nothing that was not written.)
+      for (int o = 0; o < outputs; o += w) {
+        const int lanes = outputs - o;
+        S::Vec acc = S::load_first(phase[0] + o, lanes);
+        for (int j = 1; j < pw; ++j) acc = Reduce::combine(acc, S::load_first(phase[j % sw] + o + j / sw, lanes));
+        if (scale != 1.0f) acc = S::mul(acc, scale_vector);
+        S::store_first(y + static_cast<std::ptrdiff_t>(oy) * ow + ox0 + o, acc, lanes);
       }
     }
   }
-  return nan == 0;
+  return !S::any(nan);
 }
 
 /// The window maximum and, for each output, the plane index of its window's first maximum in
@@ -106,66 +108,65 @@ bool separable_pool_plane_avx512(const float* x, float* y, int iw, int oh, int o
 /// Returns false, leaving y and winner unspecified, when it does not compute the plane: a stride
 /// above 2, a window over kRingRows x kMaxWinnerPoolWidth, an output row over 64 or under
 /// kMinOutputWidth, or a NaN in the input.
-inline bool separable_max_pool_plane_with_winners_avx512(const float* x, float* y, std::int32_t* winner, int iw,
-                                                         int oh, int ow, int ph, int pw, int sh, int sw) {
+inline bool separable_max_pool_plane_with_winners(const float* x, float* y, std::int32_t* winner, int iw, int oh,
+                                                  int ow, int ph, int pw, int sh, int sw) {
+  using S = Simd<float>;
+  constexpr int w = S::width;
   constexpr int kRingRows = 8, kMaxWinnerPoolWidth = 32, kMaxOutputs = 64;
   if (sw > 2 || ph > kRingRows || pw > kMaxWinnerPoolWidth || ow > kMaxOutputs || ow < kMinOutputWidth)
     return false;
   alignas(64) float row_max[kRingRows][kMaxOutputs];            // per input row: the windows' column maxima
   alignas(64) std::int32_t row_argmax[kRingRows][kMaxOutputs];  // ... and the column of each
-  alignas(64) float phase[2][kMaxOutputs + kMaxWinnerPoolWidth];  // one input row, split as in separable_pool_plane_avx512
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const auto first = [](int n) { return Simd<float>::first_lanes(n); };
-  const int columns = (ow - 1) * sw + pw, vectors = (ow + 15) / 16;
-  __mmask16 nan = 0;
+  alignas(64) float phase[2][kMaxOutputs + kMaxWinnerPoolWidth];  // one input row, split as in separable_pool_plane
+  const S::Index lane_start = sw == 1 ? S::lane_indices() : S::index_add(S::lane_indices(), S::lane_indices());
+  const int columns = (ow - 1) * sw + pw, vectors = (ow + w - 1) / w;
+  S::Mask nan = S::no_lanes();
   int next_row = 0;  // input rows [0, next_row) are in the ring (the last kRingRows of them)
   for (int oy = 0; oy < oh; ++oy) {
     const int r0 = oy * sh;
     for (; next_row < r0 + ph; ++next_row) {
       const float* row = x + static_cast<std::ptrdiff_t>(next_row) * iw;
       auto load = [&](int c) {
-        const __m512 v = _mm512_maskz_loadu_ps(first(columns - c), row + c);
-        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        const S::Vec v = S::load_first(row + c, columns - c);
+        nan = S::mask_or(nan, S::is_nan(v));
         return v;
       };
       split_columns(load, columns, sw, phase[0], phase[1]);
       float* max_out = row_max[next_row % kRingRows];
       std::int32_t* arg_out = row_argmax[next_row % kRingRows];
       for (int v = 0; v < vectors; ++v) {
-        const int o = 16 * v;
-        const __mmask16 lanes = first(ow - o);
+        const int o = w * v;
         // Output o + l's window starts at column (o + l) * sw; tap j reads column (o + l) * sw + j.
-        const __m512i start = _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(o)), _mm512_set1_epi32(sw));
-        __m512 best = _mm512_maskz_loadu_ps(lanes, phase[0] + o);
-        __m512i column = start;
+        const S::Index start = S::index_add(lane_start, S::index_set1(o * sw));
+        S::Vec best = S::load_first(phase[0] + o, ow - o);
+        S::Index column = start;
         for (int j = 1; j < pw; ++j) {
-          const __m512 candidate = _mm512_maskz_loadu_ps(lanes, phase[j % sw] + o + j / sw);
-          const __mmask16 better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
-          best = _mm512_mask_mov_ps(best, better, candidate);
-          column = _mm512_mask_add_epi32(column, better, start, _mm512_set1_epi32(j));
+          const S::Vec candidate = S::load_first(phase[j % sw] + o + j / sw, ow - o);
+          const S::Mask better = S::greater(candidate, best);
+          best = S::select(better, candidate, best);
+          column = S::index_select(better, S::index_add(start, S::index_set1(j)), column);
         }
-        _mm512_store_ps(max_out + o, best);
-        _mm512_store_si512(arg_out + o, column);
+        S::store(max_out + o, best);
+        S::store_index(arg_out + o, column);
       }
     }
     for (int v = 0; v < vectors; ++v) {
-      const int o = 16 * v;
-      const __mmask16 lanes = first(ow - o);
-      __m512 best = _mm512_load_ps(row_max[r0 % kRingRows] + o);
-      __m512i where = _mm512_add_epi32(_mm512_set1_epi32(r0 * iw), _mm512_load_si512(row_argmax[r0 % kRingRows] + o));
+      const int o = w * v;
+      S::Vec best = S::load(row_max[r0 % kRingRows] + o);
+      S::Index where = S::index_add(S::index_set1(r0 * iw), S::load_index(row_argmax[r0 % kRingRows] + o));
       for (int i = 1; i < ph; ++i) {
         const int r = r0 + i;
-        const __m512 candidate = _mm512_load_ps(row_max[r % kRingRows] + o);
-        const __mmask16 better = _mm512_cmp_ps_mask(candidate, best, _CMP_GT_OQ);
-        best = _mm512_mask_mov_ps(best, better, candidate);
-        where = _mm512_mask_add_epi32(where, better, _mm512_set1_epi32(r * iw),
-                                      _mm512_load_si512(row_argmax[r % kRingRows] + o));
+        const S::Vec candidate = S::load(row_max[r % kRingRows] + o);
+        const S::Mask better = S::greater(candidate, best);
+        best = S::select(better, candidate, best);
+        where = S::index_select(better, S::index_add(S::index_set1(r * iw), S::load_index(row_argmax[r % kRingRows] + o)),
+                                where);
       }
-      _mm512_mask_storeu_ps(y + static_cast<std::ptrdiff_t>(oy) * ow + o, lanes, best);
-      _mm512_mask_storeu_epi32(winner + static_cast<std::ptrdiff_t>(oy) * ow + o, lanes, where);
+      S::store_first(y + static_cast<std::ptrdiff_t>(oy) * ow + o, best, ow - o);
+      S::store_index_first(winner + static_cast<std::ptrdiff_t>(oy) * ow + o, where, ow - o);
     }
   }
-  return nan == 0;
+  return !S::any(nan);
 }
 
 #endif

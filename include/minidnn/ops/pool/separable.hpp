@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Separable pooling of one plane (AVX-512 floats; see ops/pool/separable-inl.hpp), for the
+/// Separable pooling of one plane (AVX-512 and AVX2 floats; see ops/pool/separable-inl.hpp), for the
 /// per-ISA plane kernels of ops/pool/max_pool.hpp and ops/pool/avg_pool.hpp.
 #include <algorithm>
 #include <cstddef>
