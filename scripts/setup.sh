@@ -4,6 +4,7 @@
 #   scripts/setup.sh --bench   also the references the benchmarks compare against
 #                              (PyTorch, jemalloc, OpenCV's Python bindings)
 #   scripts/setup.sh --fuzz    also clang with libFuzzer and its sanitizer runtimes (fuzz/)
+#   scripts/setup.sh --cross   also the 64-bit ARM cross compiler and qemu (scripts/test_aarch64.sh)
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libeigen3-dev libstb-dev catch2 libbenchmark-dev
@@ -16,7 +17,8 @@ for option in "$@"; do
   case $option in
     --bench) packages+=(python3-torch python3-numpy libjemalloc2 python3-opencv time wrk) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev libomp-dev) ;;
-    *) echo "setup: unknown option $option (use --bench, --fuzz)" >&2; exit 2 ;;
+    --cross) packages+=(g++-aarch64-linux-gnu qemu-user-static) ;;
+    *) echo "setup: unknown option $option (use --bench, --fuzz, --cross)" >&2; exit 2 ;;
   esac
 done
 

@@ -4,13 +4,14 @@
 #      benchmark (optimized build);
 #   2. the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer, where any report
 #      is a failure (SANITIZE=0 skips this);
-#   3. every fuzz target for FUZZ_SECONDS (default 40: eight targets, within CI's time) each, after
+#   3. the compute tests cross-built for 64-bit ARM and run under qemu (AARCH64=0 skips this);
+#   4. every fuzz target for FUZZ_SECONDS (default 40: eight targets, within CI's time) each, after
 #      replaying its regression inputs (FUZZ_SECONDS=0 skips this).
 # Shared data (FER2013, photos) is read from ../shared or MINIDNN_SHARED_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh --fuzz
+bash scripts/setup.sh --fuzz --cross
 build=${BUILD_DIR:-build-test}
 jobs=$(nproc)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMINIDNN_BUILD_TESTS=ON \
@@ -30,6 +31,11 @@ if [[ "${SANITIZE:-1}" != 0 ]]; then
   cmake --build "$sanitize_build" -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "$sanitize_build" --output-on-failure -j"$jobs"
+fi
+
+if [[ "${AARCH64:-1}" != 0 ]]; then
+  echo "== the compute tests on 64-bit ARM (cross-built, run under qemu)"
+  bash scripts/test_aarch64.sh
 fi
 
 if [[ "${FUZZ_SECONDS:-40}" != 0 ]]; then

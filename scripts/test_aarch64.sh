@@ -3,7 +3,7 @@
 # copies exist only on x86) with Debian's g++-aarch64-linux-gnu and runs them under
 # qemu-user-static. The subset is the compute the ISA dispatch touches: cpu/, ops/ and the
 # convolution and pooling layers (TESTS overrides it, a ctest -R pattern; TARGETS the programs).
-# Needs: g++-aarch64-linux-gnu qemu-user-static catch2 (scripts/setup.sh installs them).
+# Needs: g++-aarch64-linux-gnu qemu-user-static catch2 (scripts/setup.sh --cross installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build-aarch64}
