@@ -20,11 +20,13 @@
 /// resized per batch and reused.
 ///
 /// What it has today: fit (the same loop as Sequential's, model/fit_loop.hpp), train_on_batch,
-/// evaluate, predict, parameters, summary (with a "Connected to" column). Not yet: save/load,
-/// and Sequential as a special case of this graph engine.
+/// evaluate, predict, parameters, summary (with a "Connected to" column), save/load (model file
+/// format version 3, model/model_file.hpp). Not yet: Sequential as a special case of this graph
+/// engine.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <iomanip>
 #include <memory>
 #include <sstream>
@@ -38,6 +40,7 @@
 #include "minidnn/losses/categorical_crossentropy.hpp"
 #include "minidnn/metrics/accuracy.hpp"
 #include "minidnn/model/fit_loop.hpp"
+#include "minidnn/model/model_file.hpp"
 #include "minidnn/model/training.hpp"
 #include "minidnn/optim/optimizer.hpp"
 
@@ -208,6 +211,36 @@ class Model {
     return out;
   }
 
+  /// Saves the graph (its layers and their hyperparameters, the connections, the weights and
+  /// non-trainable state such as BatchNormalization's moving statistics) atomically to `path`, in
+  /// model file format version 3. With `with_optimizer` the optimizer state is saved too (a
+  /// checkpoint); `metadata` is free text stored alongside.
+  void save(const std::filesystem::path& path, bool with_optimizer = false, const std::string& metadata = "") {
+    require_output();
+    if (with_optimizer && !optimizer_) fail("Model: no optimizer to save; call compile first");
+    std::vector<model_file::GraphNode<T>*> nodes;
+    for (std::size_t k = 1; k < nodes_.size(); ++k) nodes.push_back(&nodes_[k]);
+    model_file::save_graph<T>(path, nodes_[0].shape, nodes, output_, with_optimizer ? optimizer_.get() : nullptr,
+                              metadata);
+  }
+
+  /// Loads a model saved by save(), or a Sequential model's file (as a chain); a checkpoint comes
+  /// back compiled with its optimizer state. `seed` seeds the generator of layers applied later.
+  static Model load(const std::filesystem::path& path, std::string* metadata = nullptr, std::uint64_t seed = 0) {
+    auto contents = model_file::load_graph<T>(path);
+    Model model(seed);
+    model.input(contents.input_shape);
+    for (auto& stored : contents.nodes) {
+      Node node;
+      static_cast<model_file::GraphNode<T>&>(node) = std::move(stored);
+      model.push(std::move(node));
+    }
+    model.output_ = contents.output;
+    model.optimizer_ = std::move(contents.optimizer);
+    if (metadata) *metadata = contents.metadata;
+    return model;
+  }
+
   /// A Keras-style table with a "Connected to" column; columns widen to fit any model.
   std::string summary() {
     require_output();
@@ -243,11 +276,9 @@ class Model {
   }
 
  private:
-  struct Node {
-    std::unique_ptr<Layer<T>> layer;       // a one-input layer, or
-    std::unique_ptr<MergeLayer<T>> merge;  // a layer of several inputs; neither for the input
-    std::vector<int> inputs;
-    Shape shape;
+  // layer (one input) or merge (several), neither for the input; inputs; shape: as stored in a
+  // model file.
+  struct Node : model_file::GraphNode<T> {
     Tensor<T> output;  // the last forward's output
     Tensor<T> grad;    // dLoss/doutput, summed over consumers
     bool has_grad = false;
