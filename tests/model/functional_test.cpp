@@ -43,20 +43,20 @@ Model<double> branchy_graph() {
 }
 
 // Every layer of format version 2 in one graph, with a branch (two poolings of one tensor) and a
-// residual add, ending in a classifier:
+// residual add, ending in a classifier (the conv without bias, the max pooling same-padded):
 //   a = relu(bn(conv(x)));  b = sep(depthwise(a));  c = maxpool(relu(b + a))
 //   out = softmax(dense(dropout(concat(gap(c), gmp(c)))))
 Model<float> every_layer_graph() {
   Model<float> model(7);
   Symbol x = model.input(Shape{1, 12, 12});
-  Symbol a = model.apply(Conv2D<float>(4, 3, Activation::linear, 1, Padding::same), x);
+  Symbol a = model.apply(Conv2D<float>(4, 3, Activation::linear, 1, Padding::same, /*use_bias=*/false), x);
   a = model.apply(BatchNormalization<float>(0.9), a);
   a = model.apply(ActivationLayer<float>("relu"), a);
   Symbol b = model.apply(DepthwiseConv2D<float>(3, 1, Padding::same, 2), a);
   b = model.apply(SeparableConv2D<float>(4, 3, 1, Padding::same, 1, Activation::linear, false), b);
   Symbol c = model.merge(Add<float>(), {b, a});
   c = model.apply(ActivationLayer<float>("relu"), c);
-  c = model.apply(MaxPool2D<float>(2), c);
+  c = model.apply(MaxPool2D<float>(3, 2, Padding::same), c);
   Symbol joined = model.merge(Concatenate<float>(), {model.apply(GlobalAveragePooling2D<float>(), c),
                                                       model.apply(GlobalMaxPooling2D<float>(), c)});
   joined = model.apply(Dropout<float>(0.25), joined);

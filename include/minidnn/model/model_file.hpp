@@ -174,7 +174,7 @@ void read_parameters(BinaryReader& in, std::uint32_t scalar_size, const std::vec
 /// Writes one layer: its type, hyperparameters, parameters, non-trainable parameters and state.
 template <typename T>
 void write_layer(BinaryWriter& out, Layer<T>& layer) {
-  out.write_string(layer.type());
+  out.write_string(layer.file_type());
   layer.write_config(out);
   write_parameters(out, layer.parameters());
   write_parameters(out, layer.non_trainable_parameters());
