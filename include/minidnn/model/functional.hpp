@@ -119,6 +119,14 @@ class Model {
         for (auto* p : node.layer->parameters()) all.push_back(p);
     return all;
   }
+  /// Every layer's non-trainable arrays (BatchNormalization's moving mean and variance), in node order.
+  std::vector<Parameter<T>*> non_trainable_parameters() {
+    std::vector<Parameter<T>*> all;
+    for (auto& node : nodes_)
+      if (node.layer)
+        for (auto* p : node.layer->non_trainable_parameters()) all.push_back(p);
+    return all;
+  }
   std::size_t parameter_count() {
     std::size_t n = 0;
     for (auto* p : parameters()) n += p->size();
@@ -126,9 +134,7 @@ class Model {
   }
   std::size_t non_trainable_parameter_count() {
     std::size_t n = 0;
-    for (auto& node : nodes_)
-      if (node.layer)
-        for (auto* p : node.layer->non_trainable_parameters()) n += p->size();
+    for (auto* p : non_trainable_parameters()) n += p->size();
     return n;
   }
 
