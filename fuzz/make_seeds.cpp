@@ -144,10 +144,12 @@ int main(int argc, char** argv) {
     save_seed(model, "v2_global_max", false);
   }
   {
-    // A functional graph (format version 3): a branch, a residual add and a concatenation.
+    // A functional graph (format version 3): a branch, a residual add and a concatenation; a
+    // bias-free convolution and same-padded max pooling.
     Model<float> model(5);
-    Symbol x = model.input(Shape{1, 6, 6});
-    Symbol a = model.apply(Conv2D<float>(2, 3, Activation::relu, 1, Padding::same), x);
+    Symbol x = model.input(Shape{1, 8, 8});
+    Symbol a = model.apply(Conv2D<float>(2, 3, Activation::relu, 1, Padding::same, /*use_bias=*/false), x);
+    a = model.apply(MaxPool2D<float>(3, 2, Padding::same), a);
     Symbol b = model.apply(BatchNormalization<float>(), model.apply(DepthwiseConv2D<float>(3, 1, Padding::same), a));
     Symbol c = model.merge(Add<float>(), {a, b});
     Symbol d = model.merge(Concatenate<float>(), {model.apply(GlobalAveragePooling2D<float>(), c),
