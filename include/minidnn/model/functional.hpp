@@ -41,6 +41,7 @@
 #include "minidnn/metrics/accuracy.hpp"
 #include "minidnn/model/fit_loop.hpp"
 #include "minidnn/model/model_file.hpp"
+#include "minidnn/model/summary_table.hpp"
 #include "minidnn/model/training.hpp"
 #include "minidnn/optim/optimizer.hpp"
 
@@ -247,7 +248,7 @@ class Model {
     return model;
   }
 
-  /// A Keras-style table with a "Connected to" column; columns widen to fit any model.
+  /// A Keras-style table with a "Connected to" column (model/summary_table.hpp).
   std::string summary() {
     require_output();
     std::vector<std::vector<std::string>> rows;
@@ -261,24 +262,11 @@ class Model {
         for (auto* p : node.layer->parameters()) params += p->size();
         for (auto* p : node.layer->non_trainable_parameters()) params += p->size();
       }
-      rows.push_back({name(int(k)) + " (" + type(int(k)) + ")", format_shape(node.shape), with_commas(params), connected});
+      rows.push_back({name(int(k)) + " (" + type(int(k)) + ")", summary::format_shape(node.shape), summary::with_commas(params),
+                      connected});
     }
-    std::vector<std::size_t> width(4, 0);
-    for (const auto& row : rows)
-      for (std::size_t c = 0; c < 4; ++c) width[c] = std::max(width[c], row[c].size());
-    std::size_t total_width = 0;
-    for (std::size_t c = 0; c < 4; ++c) total_width += width[c] + 2;
-    std::ostringstream out;
-    out << "Model: functional, input " << format_shape(nodes_[0].shape) << "\n" << std::string(total_width, '_') << "\n";
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      for (std::size_t c = 0; c < 3; ++c) out << std::left << std::setw(int(width[c] + 2)) << rows[r][c];
-      out << rows[r][3];
-      out << "\n" << (r == 0 ? std::string(total_width, '=') + "\n" : "");
-    }
-    const std::size_t trainable = parameter_count(), frozen = non_trainable_parameter_count();
-    out << std::string(total_width, '=') << "\nTotal params: " << with_commas(trainable + frozen)
-        << "\nTrainable params: " << with_commas(trainable) << "\nNon-trainable params: " << with_commas(frozen) << "\n";
-    return out.str();
+    return summary::table("Model: functional, input " + summary::format_shape(nodes_[0].shape), rows,
+                          parameter_count(), non_trainable_parameter_count());
   }
 
  private:
@@ -396,19 +384,6 @@ class Model {
       f(begin, batch_x_);
     }
   }
-  static std::string format_shape(const Shape& s) {
-    if (s.rank() == 3) return std::to_string(s[1]) + "x" + std::to_string(s[2]) + "x" + std::to_string(s[0]);
-    return std::to_string(s.size());
-  }
-  static std::string with_commas(std::size_t n) {
-    std::string digits = std::to_string(n), out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-      if (i && (digits.size() - i) % 3 == 0) out += ',';
-      out += digits[i];
-    }
-    return out;
-  }
-
   Rng rng_;
   std::vector<Node> nodes_;
   int output_ = -1;
