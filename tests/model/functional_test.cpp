@@ -282,3 +282,56 @@ TEST_CASE("A graph's summary has a Connected-to column and stays aligned past te
   CHECK(rows == 28);
   CHECK_THROWS_WITH(model.merge(Add<float>(), {x, h}), Catch::Contains("Add: inputs must have one shape"));
 }
+
+TEST_CASE("Inference folds BatchNormalization into the Conv2D or Dense before it; folded and unfolded agree",
+          "[functional]") {
+  Model<double> model(11);
+  Symbol x = model.input(Shape{2, 6, 6});
+  Symbol a = model.apply(Conv2D<double>(3, 3, Activation::linear, 1, Padding::same, /*use_bias=*/false), x);
+  a = model.apply(BatchNormalization<double>(), a);  // folded (a conv without bias gets one)
+  Symbol b = model.apply(Conv2D<double>(3, 3, Activation::linear, 1, Padding::same), a);
+  Symbol bn_b = model.apply(BatchNormalization<double>(), b);  // not folded: b is also used by the Add
+  Symbol c = model.merge(Add<double>(), {bn_b, b});
+  c = model.apply(Conv2D<double>(4, 1, Activation::relu), c);
+  c = model.apply(BatchNormalization<double>(), c);  // not folded: the conv's ReLU comes first
+  c = model.apply(GlobalAveragePooling2D<double>(), c);
+  c = model.apply(Dense<double>(5), c);
+  c = model.apply(BatchNormalization<double>(), c);  // folded into the Dense
+  model.set_output(model.apply(Dense<double>(3), c));
+  Rng rng(2);
+  for (auto* p : model.parameters())
+    for (auto& v : p->value) v = p->name == "gamma" ? rng.uniform(0.5, 1.5) : rng.uniform(-1.0, 1.0);
+  for (auto* p : model.non_trainable_parameters())  // moving means, then positive variances
+    for (auto& v : p->value) v = p->name == "moving_variance" ? rng.uniform(0.5, 1.5) : rng.uniform(-0.5, 0.5);
+  std::vector<std::vector<double>> weights;
+  for (auto* p : model.parameters()) weights.emplace_back(p->value.begin(), p->value.end());
+
+  Tensor<double> input(3, model.input_shape());
+  test::fill_uniform(input, rng);
+  model.set_fold_batch_norm(false);
+  const auto unfolded = model.predict(input);
+  CHECK(model.folded_batch_norms() == 0);
+  model.set_fold_batch_norm(true);
+  const auto folded = model.predict(input);
+  CHECK(model.folded_batch_norms() == 2);
+  REQUIRE(folded.size() == unfolded.size());
+  for (std::size_t i = 0; i < folded.size(); ++i) CHECK(folded[i] == Approx(unfolded[i]).margin(1e-12));
+  // The layers' own weights are back, and training sees the BatchNormalization layers again.
+  const auto params = model.parameters();
+  for (std::size_t k = 0; k < params.size(); ++k)
+    for (std::size_t i = 0; i < params[k]->size(); ++i) REQUIRE(params[k]->value[i] == weights[k][i]);
+  const auto& train = model.forward(input, Mode::train);
+  bool differs = false;  // batch statistics, not the moving ones
+  for (std::size_t i = 0; i < train.size(); ++i) differs = differs || std::abs(train[i] - unfolded[i]) > 1e-6;
+  CHECK(differs);
+  // That forward moved the moving statistics: the fold follows them.
+  const auto again = model.predict(input);
+  model.set_fold_batch_norm(false);
+  const auto again_unfolded = model.predict(input);
+  bool moved = false;
+  for (std::size_t i = 0; i < again.size(); ++i) {
+    CHECK(again[i] == Approx(again_unfolded[i]).margin(1e-12));
+    moved = moved || again[i] != Approx(unfolded[i]).margin(1e-9);
+  }
+  CHECK(moved);
+}

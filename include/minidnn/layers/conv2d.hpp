@@ -81,6 +81,13 @@ class Conv2D : public Layer<T> {
   }
   bool use_bias() const { return use_bias_; }
 
+  /// What folding a following BatchNormalization into this layer at inference rewrites
+  /// (model/functional.hpp): the kernel and bias values (the bias is zeros without use_bias), and
+  /// the fused activation, which must be linear for the fold.
+  AlignedVector<T>& kernel_values() { return kernel_param_.value; }
+  AlignedVector<T>& bias_values() { return bias_param_.value; }
+  Activation activation() const { return activation_; }
+
   void write_config(BinaryWriter& out) const override {
     for (int v : {filters_, kernel_.h, kernel_.w, strides_.h, strides_.w}) out.write<std::int32_t>(v);
     // The padding field holds flags: bit 0 same padding, bit 1 no bias (0 or 1 in files from

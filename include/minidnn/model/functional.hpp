@@ -32,8 +32,12 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "minidnn/layers/batch_normalization.hpp"
+#include "minidnn/layers/conv2d.hpp"
+#include "minidnn/layers/dense.hpp"
 #include "minidnn/layers/layer.hpp"
 #include "minidnn/layers/merge.hpp"
 #include "minidnn/layers/softmax.hpp"
@@ -149,8 +153,29 @@ class Model {
       fail("Model: input shape ", x.shape(), " does not match the model's input shape ", nodes_[0].shape);
     if (x.batch() < 1) fail("Model: empty input batch");
     input_ = &x;
+    // In inference a BatchNormalization right after a Conv2D or Dense (its only consumer) is
+    // folded into it: the layer runs with weights W * s and bias (b - mean) * s + beta, s = gamma /
+    // sqrt(variance + epsilon), and the BatchNormalization's pass over memory is skipped.
+    const bool fold = mode == Mode::inference && fold_batch_norm_;
+    if (fold) plan_folds();
+    struct Restore {  // swaps the layers' own weights back, also if a forward throws
+      Model* model;
+      bool active;
+      ~Restore() {
+        if (active)
+          for (auto& f : model->folds_) model->swap_folded(f);
+      }
+    } restore{this, fold && !folds_.empty()};
+    if (restore.active)
+      for (auto& f : folds_) compute_fold(f), swap_folded(f);
+    std::size_t next_fold = 0;
     for (std::size_t k = 1; k < nodes_.size(); ++k) {
       Node& node = nodes_[k];
+      if (restore.active && next_fold < folds_.size() && folds_[next_fold].bn == int(k)) {
+        std::swap(node.output, nodes_[folds_[next_fold].layer].output);  // the folded layer's output is this node's
+        ++next_fold;
+        continue;
+      }
       if (node.layer) {
         node.layer->forward(value(node.inputs[0]), node.output, mode);
       } else {
@@ -248,6 +273,12 @@ class Model {
     return model;
   }
 
+  /// Whether inference folds BatchNormalization into the Conv2D or Dense before it (on by
+  /// default; the outputs agree to rounding).
+  void set_fold_batch_norm(bool on) { fold_batch_norm_ = on; }
+  /// How many BatchNormalization nodes inference folds (after a forward in inference).
+  std::size_t folded_batch_norms() const { return folds_.size(); }
+
   /// A Keras-style table with a "Connected to" column (model/summary_table.hpp).
   std::string summary() {
     require_output();
@@ -309,6 +340,69 @@ class Model {
     return n.layer ? n.layer->type() : n.merge ? n.merge->type() : "Input";
   }
   std::string name(int k) const { return "#" + std::to_string(k); }
+
+  struct Fold {
+    int layer = -1, bn = -1;               // the Conv2D or Dense node, the BatchNormalization after it
+    AlignedVector<T> kernel, bias;         // the folded weights while not swapped in
+  };
+
+  // A node's Conv2D or Dense with a linear activation, as its kernel/bias accessors, or nulls.
+  std::pair<AlignedVector<T>*, AlignedVector<T>*> foldable(int k) {
+    Layer<T>* layer = nodes_[k].layer.get();
+    if (auto* conv = dynamic_cast<Conv2D<T>*>(layer))
+      if (conv->activation() == Activation::linear) return {&conv->kernel_values(), &conv->bias_values()};
+    if (auto* dense = dynamic_cast<Dense<T>*>(layer))
+      if (dense->activation() == Activation::linear) return {&dense->kernel_values(), &dense->bias_values()};
+    return {nullptr, nullptr};
+  }
+
+  // Finds the (layer, BatchNormalization) pairs to fold, once per graph (nodes are only added).
+  void plan_folds() {
+    if (folds_planned_for_ == nodes_.size()) return;
+    folds_.clear();
+    std::vector<int> consumers(nodes_.size(), 0);
+    for (const auto& node : nodes_)
+      for (int i : node.inputs) ++consumers[i];
+    for (std::size_t k = 1; k < nodes_.size(); ++k) {
+      if (!dynamic_cast<BatchNormalization<T>*>(nodes_[k].layer.get())) continue;
+      const int j = nodes_[k].inputs[0];
+      if (j == 0 || j == output_ || consumers[j] != 1 || !foldable(j).first) continue;
+      Fold f;
+      f.layer = j;
+      f.bn = int(k);
+      folds_.push_back(std::move(f));
+    }
+    folds_planned_for_ = nodes_.size();
+  }
+
+  // Fills f's folded weights from the current weights and moving statistics.
+  void compute_fold(Fold& f) {
+    auto [kernel, bias] = foldable(f.layer);
+    auto& bn = static_cast<BatchNormalization<T>&>(*nodes_[f.bn].layer);
+    const auto& gamma = bn.parameters()[0]->value;
+    const auto& beta = bn.parameters()[1]->value;
+    const auto& mean = bn.non_trainable_parameters()[0]->value;
+    const auto& variance = bn.non_trainable_parameters()[1]->value;
+    const std::size_t channels = bias->size();
+    f.kernel.resize(kernel->size());
+    f.bias.resize(channels);
+    const bool conv = dynamic_cast<Conv2D<T>*>(nodes_[f.layer].layer.get()) != nullptr;
+    const std::size_t per_channel = kernel->size() / channels;
+    for (std::size_t c = 0; c < channels; ++c) {
+      const double s = double(gamma[c]) / std::sqrt(double(variance[c]) + bn.epsilon());
+      f.bias[c] = T((double((*bias)[c]) - double(mean[c])) * s + double(beta[c]));
+      if (conv) {  // kernel (F, C, kh, kw): row c scales
+        for (std::size_t i = 0; i < per_channel; ++i) f.kernel[c * per_channel + i] = T((*kernel)[c * per_channel + i] * s);
+      } else {  // Dense kernel (in, units): column c scales
+        for (std::size_t i = 0; i < per_channel; ++i) f.kernel[i * channels + c] = T((*kernel)[i * channels + c] * s);
+      }
+    }
+  }
+  void swap_folded(Fold& f) {
+    auto [kernel, bias] = foldable(f.layer);
+    std::swap(*kernel, f.kernel);
+    std::swap(*bias, f.bias);
+  }
 
   void reset_gradients() {
     for (auto& node : nodes_) node.has_grad = false;
@@ -386,6 +480,9 @@ class Model {
   }
   Rng rng_;
   std::vector<Node> nodes_;
+  bool fold_batch_norm_ = true;
+  std::vector<Fold> folds_;
+  std::size_t folds_planned_for_ = 0;  // the node count folds_ was planned for
   int output_ = -1;
   const Tensor<T>* input_ = nullptr;
   std::unique_ptr<Optimizer<T>> optimizer_;
