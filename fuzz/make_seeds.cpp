@@ -143,6 +143,22 @@ int main(int argc, char** argv) {
     model.build(Shape{2, 4, 4}, 4);
     save_seed(model, "v2_global_max", false);
   }
+  {
+    // A functional graph (format version 3): a branch, a residual add and a concatenation; a
+    // bias-free convolution and same-padded max pooling.
+    Model<float> model(5);
+    Symbol x = model.input(Shape{1, 8, 8});
+    Symbol a = model.apply(Conv2D<float>(2, 3, Activation::relu, 1, Padding::same, /*use_bias=*/false), x);
+    a = model.apply(MaxPool2D<float>(3, 2, Padding::same), a);
+    Symbol b = model.apply(BatchNormalization<float>(), model.apply(DepthwiseConv2D<float>(3, 1, Padding::same), a));
+    Symbol c = model.merge(Add<float>(), {a, b});
+    Symbol d = model.merge(Concatenate<float>(), {model.apply(GlobalAveragePooling2D<float>(), c),
+                                                  model.apply(GlobalMaxPooling2D<float>(), a)});
+    model.set_output(model.apply(Softmax<float>(), model.apply(Dense<float>(2), d)));
+    model.compile(Adam<float>(1e-3));
+    model.save(scratch, true, "epoch=1\n");
+    write(out / "model_file" / "v3_graph_adam", "F" + read(scratch));
+  }
 
   write_image(out / "image", "grey.png", 5, 4, 1);
   write_image(out / "image", "rgba.png", 4, 3, 4);

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cstring>
+
 #include "minidnn/layers/conv2d.hpp"
 #include "support/gradient_check.hpp"
 
@@ -232,4 +234,43 @@ TEST_CASE("Winograd groups the samples as documented", "[conv2d]") {
   CHECK(group(5, 41) == 16);
   CHECK(group(20, 256) == 1);   // seed conv2: 81 tiles per sample
   CHECK(group(5, 3) == 3);      // never more than the batch
+}
+
+TEST_CASE("Conv2D without bias has only its kernel, computes the bias-free convolution, and its gradients check",
+          "[conv2d]") {
+  const std::vector<double> zeros(8, 0.0);
+  for (const Padding padding : {Padding::valid, Padding::same}) {
+    for (const ConvAlgorithm algorithm : {ConvAlgorithm::im2col, ConvAlgorithm::winograd}) {
+      Conv2D<double> conv(4, 3, Activation::relu, 1, padding, /*use_bias=*/false);
+      conv.set_algorithm(algorithm);
+      Rng rng(6);
+      conv.build(Shape{3, 7, 6}, rng);
+      REQUIRE(conv.parameters().size() == 1);
+      CHECK(conv.parameter_count() == 4 * 3 * 3 * 3);  // Keras: filters * channels * kh * kw
+      CHECK(conv.parameter_count_for(Shape{3, 7, 6}) == conv.parameter_count());
+      CHECK_THAT(conv.describe(), Catch::Contains("no bias"));
+      Tensor<double> x(2, conv.input_shape()), y;
+      test::fill_uniform(x, rng);
+      conv.forward(x, y, Mode::inference);
+      AlignedVector<double> no_bias(4, 0.0);
+      const auto expected = direct_conv(x, conv.parameters()[0]->value, no_bias, conv.geometry(), 4, Activation::relu);
+      for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-12));
+      const auto errors = test::check_layer_gradients(conv, 2);
+      CHECK(errors.input < 1e-7);
+      CHECK(errors.parameters < 1e-7);
+    }
+  }
+  // Its model-file config round-trips (the padding field's no-bias flag), and a code outside
+  // the flags is refused.
+  Conv2D<float> conv(2, 3, Activation::linear, 2, Padding::same, false);
+  BinaryWriter out;
+  conv.write_config(out);
+  BinaryReader in(out.bytes().data(), out.bytes().size(), "config");
+  auto back = Conv2D<float>::read_config(in);
+  CHECK(back->describe() == conv.describe());
+  std::string bytes = out.bytes();
+  const std::int32_t bad = 4;
+  std::memcpy(&bytes[20], &bad, sizeof bad);
+  BinaryReader bad_in(bytes.data(), bytes.size(), "config");
+  CHECK_THROWS_WITH(Conv2D<float>::read_config(bad_in), Catch::Contains("Conv2D padding code 4 is invalid"));
 }

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <limits>
+#include <vector>
+
 #include "minidnn/layers/max_pool2d.hpp"
 #include "support/gradient_check.hpp"
 
@@ -159,4 +163,63 @@ TEST_CASE("MaxPool2D outputs NaN for every window that holds a NaN, wherever it 
   };
   check(0.0f);
   check(0.0);
+}
+
+namespace {
+
+// Keras's padding="same" by its definition: out = ceil(in / stride), the padding split with the
+// extra row/column at the bottom/right, padded cells -infinity; the maximum by a direct loop.
+Tensor<double> same_pool_reference(const Tensor<double>& x, Size2 pool, Size2 stride) {
+  const int c = x.shape()[0], h = x.shape()[1], w = x.shape()[2];
+  const int oh = (h + stride.h - 1) / stride.h, ow = (w + stride.w - 1) / stride.w;
+  const int top = std::max((oh - 1) * stride.h + pool.h - h, 0) / 2;
+  const int left = std::max((ow - 1) * stride.w + pool.w - w, 0) / 2;
+  Tensor<double> y(x.batch(), Shape{c, oh, ow});
+  for (int n = 0; n < x.batch(); ++n)
+    for (int ch = 0; ch < c; ++ch)
+      for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox) {
+          double best = -std::numeric_limits<double>::infinity();
+          for (int i = 0; i < pool.h; ++i)
+            for (int j = 0; j < pool.w; ++j) {
+              const int r = oy * stride.h - top + i, col = ox * stride.w - left + j;
+              if (r >= 0 && r < h && col >= 0 && col < w) best = std::max(best, x.sample(n)[(ch * h + r) * w + col]);
+            }
+          y.sample(n)[(ch * oh + oy) * ow + ox] = best;
+        }
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("MaxPool2D same padding follows Keras: ceil(in / stride) outputs, the padding never wins", "[maxpool]") {
+  struct Case { Size2 pool, stride; int c, h, w; };
+  for (const Case k : {Case{3, 2, 2, 48, 48}, Case{3, 2, 3, 7, 6}, Case{2, 2, 1, 5, 5}, Case{Size2(3, 2), Size2(1, 2), 2, 4, 7},
+                       Case{5, 1, 1, 3, 3}}) {
+    MaxPool2D<double> pool(k.pool, k.stride, Padding::same);
+    Rng rng(4);
+    const Shape out = pool.build(Shape{k.c, k.h, k.w}, rng);
+    CHECK(out == Shape{k.c, (k.h + k.stride.h - 1) / k.stride.h, (k.w + k.stride.w - 1) / k.stride.w});
+    CHECK(pool.describe() == k.pool.to_string() + ", stride " + k.stride.to_string() + ", same");
+    Tensor<double> x(2, pool.input_shape()), y;
+    test::fill_uniform(x, rng);
+    for (auto& v : x) v -= 2.0;  // all negative: a zero-padded pool would be caught
+    pool.forward(x, y, Mode::inference);
+    const auto expected = same_pool_reference(x, k.pool, k.stride);
+    REQUIRE(y.size() == expected.size());
+    for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == expected[i]);
+    // One sample at a time gives the same.
+    std::vector<double> one(pool.output_shape().size());
+    pool.forward_sample(x.sample(1), one.data());
+    for (std::size_t i = 0; i < one.size(); ++i) REQUIRE(one[i] == y.sample(1)[i]);
+  }
+  Rng rng(1);
+  CHECK(MaxPool2D<float>(3, 2, Padding::same).build(Shape{8, 48, 48}, rng) == Shape{8, 24, 24});
+}
+
+TEST_CASE("MaxPool2D same-padding gradients match finite differences", "[maxpool][gradient]") {
+  MaxPool2D<double> pool(3, 2, Padding::same);
+  Rng rng(3);
+  pool.build(Shape{2, 7, 8}, rng);
+  CHECK(test::check_layer_gradients(pool, 2).input < 1e-7);
 }

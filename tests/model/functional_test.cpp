@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cstring>
+#include <fstream>
 #include <sstream>
 
 #include "minidnn/layers/activation_layer.hpp"
@@ -7,6 +9,7 @@
 #include "minidnn/layers/conv2d.hpp"
 #include "minidnn/layers/dense.hpp"
 #include "minidnn/layers/depthwise_conv2d.hpp"
+#include "minidnn/layers/dropout.hpp"
 #include "minidnn/layers/global_pooling2d.hpp"
 #include "minidnn/layers/max_pool2d.hpp"
 #include "minidnn/layers/separable_conv2d.hpp"
@@ -14,6 +17,7 @@
 #include "minidnn/optim/adam.hpp"
 #include "support/gradient_check.hpp"
 #include "support/models.hpp"
+#include "support/paths.hpp"
 
 using namespace minidnn;
 
@@ -38,7 +42,136 @@ Model<double> branchy_graph() {
   return model;
 }
 
+// Every layer of format version 2 in one graph, with a branch (two poolings of one tensor) and a
+// residual add, ending in a classifier (the conv without bias, the max pooling same-padded):
+//   a = relu(bn(conv(x)));  b = sep(depthwise(a));  c = maxpool(relu(b + a))
+//   out = softmax(dense(dropout(concat(gap(c), gmp(c)))))
+Model<float> every_layer_graph() {
+  Model<float> model(7);
+  Symbol x = model.input(Shape{1, 12, 12});
+  Symbol a = model.apply(Conv2D<float>(4, 3, Activation::linear, 1, Padding::same, /*use_bias=*/false), x);
+  a = model.apply(BatchNormalization<float>(0.9), a);
+  a = model.apply(ActivationLayer<float>("relu"), a);
+  Symbol b = model.apply(DepthwiseConv2D<float>(3, 1, Padding::same, 2), a);
+  b = model.apply(SeparableConv2D<float>(4, 3, 1, Padding::same, 1, Activation::linear, false), b);
+  Symbol c = model.merge(Add<float>(), {b, a});
+  c = model.apply(ActivationLayer<float>("relu"), c);
+  c = model.apply(MaxPool2D<float>(3, 2, Padding::same), c);
+  Symbol joined = model.merge(Concatenate<float>(), {model.apply(GlobalAveragePooling2D<float>(), c),
+                                                      model.apply(GlobalMaxPooling2D<float>(), c)});
+  joined = model.apply(Dropout<float>(0.25), joined);
+  joined = model.apply(Dense<float>(4), joined);
+  model.set_output(model.apply(Softmax<float>(), joined));
+  return model;
+}
+
+std::string read_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Writes `bytes` with the payload size and CRC fixed up, so that the loader reaches the fields.
+std::filesystem::path write_patched(const std::filesystem::path& p, std::string bytes) {
+  const std::uint64_t payload = bytes.size() - model_file::kHeaderSize - 4;
+  std::memcpy(&bytes[12], &payload, sizeof payload);
+  const std::uint32_t crc = crc32(bytes.data() + model_file::kHeaderSize, payload);
+  std::memcpy(&bytes[bytes.size() - 4], &crc, sizeof crc);
+  std::ofstream(p, std::ios::binary) << bytes;
+  return p;
+}
+
 }  // namespace
+
+TEST_CASE("A graph with every format-2 layer, a branch and a residual add saves and loads", "[functional][model_file]") {
+  const auto dir = test::scratch_dir("functional_save_load");
+  Tensor<float> x;
+  std::vector<int> y;
+  test::bar_images(64, 4, 5, x, y);
+  auto model = every_layer_graph();
+  model.compile(Adam<float>(0.01f));
+  for (int step = 0; step < 3; ++step) model.train_on_batch(x, y);  // moves BN's moving statistics
+  const auto expected = model.predict(x);
+  model.save(dir / "graph.mdnn", true, "epoch=3\n");
+
+  std::string metadata;
+  auto loaded = Model<float>::load(dir / "graph.mdnn", &metadata);
+  CHECK(metadata == "epoch=3\n");
+  CHECK(loaded.size() == model.size());
+  CHECK(loaded.summary() == model.summary());  // the same layers, shapes, counts and connections
+  CHECK(loaded.parameter_count() == model.parameter_count());
+  CHECK(loaded.non_trainable_parameter_count() == 2 * 4);
+  const auto got = loaded.predict(x);
+  REQUIRE(got.size() == expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) REQUIRE(got[i] == expected[i]);
+
+  // The checkpoint resumes exactly: one more step on each gives the same weights.
+  REQUIRE(loaded.optimizer() != nullptr);
+  CHECK(loaded.optimizer()->type() == "Adam");
+  model.train_on_batch(x, y);
+  loaded.train_on_batch(x, y);
+  const auto a = model.parameters(), b = loaded.parameters();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t k = 0; k < a.size(); ++k)
+    for (std::size_t i = 0; i < a[k]->size(); ++i) REQUIRE(a[k]->value[i] == b[k]->value[i]);
+
+  // A graph is not a Sequential model.
+  CHECK_THROWS_WITH(Sequential<float>::load(dir / "graph.mdnn"), Catch::Contains("load it with Model<T>::load"));
+}
+
+TEST_CASE("Model::load reads a Sequential model's file as a chain", "[functional][model_file]") {
+  // tests/fixtures/model_v1.bin: format version 1, written by tests/fixtures/make_v1_model.cpp.
+  const std::string fixtures = MINIDNN_TEST_FIXTURES;
+  auto sequential = Sequential<float>::load(fixtures + "/model_v1.bin");
+  auto graph = Model<float>::load(fixtures + "/model_v1.bin");
+  CHECK(graph.size() == sequential.size() + 1);
+  Tensor<float> probe;
+  std::vector<int> labels;
+  test::bar_images(6, 3, 9, probe, labels);
+  const auto expected = sequential.predict(probe), got = graph.predict(probe);
+  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == Approx(expected[i]).epsilon(1e-6));
+  REQUIRE(graph.optimizer() != nullptr);
+  CHECK(graph.optimizer()->type() == "Adam");
+}
+
+TEST_CASE("A corrupt graph file is refused naming the field", "[functional][model_file]") {
+  const auto dir = test::scratch_dir("functional_bad_file");
+  Model<float> model(1);
+  Symbol x = model.input(Shape{3});
+  Symbol h = model.apply(Dense<float>(3), x);
+  model.set_output(model.merge(Add<float>(), {h, x}));
+  model.save(dir / "good.mdnn");
+  const std::string good = read_bytes(dir / "good.mdnn");
+  // Payload: input shape (4 + 4 bytes), node count (4), node 1: input count (4) and input (4)...
+  const std::size_t node1_input = model_file::kHeaderSize + 8 + 4 + 4;
+  auto patch = [&](std::size_t offset, std::uint32_t value, const char* name) {
+    std::string bytes = good;
+    std::memcpy(&bytes[offset], &value, sizeof value);
+    return write_patched(dir / name, bytes);
+  };
+  CHECK_THROWS_WITH(Model<float>::load(patch(node1_input, 1, "self.mdnn")),
+                    Catch::Contains("node 1: node input 1 is not an earlier node"));
+  CHECK_THROWS_WITH(Model<float>::load(patch(node1_input - 4, 5000, "inputs.mdnn")),
+                    Catch::Contains("implausible node input count 5000"));
+  CHECK_THROWS_WITH(Model<float>::load(patch(model_file::kHeaderSize + 8, 0, "nodes.mdnn")),
+                    Catch::Contains("implausible node count 0"));
+  // The output node: after the metadata string (4 + 0 bytes), the optimizer flag (1) and it (4).
+  CHECK_THROWS_WITH(Model<float>::load(patch(good.size() - 4 - 4 - 1 - 4, 7, "output.mdnn")),
+                    Catch::Contains("output node 7 is not a node of the graph"));
+  // A merge's input shapes must still agree: Add of (3,) and the input widened to (4,).
+  CHECK_THROWS_WITH(Model<float>::load(patch(model_file::kHeaderSize + 4, 4, "shape.mdnn")),
+                    Catch::Contains("node 1 (Dense)"));
+  {
+    std::string bytes = good;
+    const auto at = bytes.find("Add");
+    REQUIRE(at != std::string::npos);
+    bytes.replace(at, 3, "Mul");
+    CHECK_THROWS_WITH(Model<float>::load(write_patched(dir / "mul.mdnn", bytes)),
+                      Catch::Contains("node 2: unknown merge layer type 'Mul'"));
+  }
+  std::string truncated = good.substr(0, good.size() - 9);
+  CHECK_THROWS_WITH(Model<float>::load(write_patched(dir / "short.mdnn", truncated + "0000")),
+                    Catch::Contains("truncated"));
+}
 
 TEST_CASE("A graph's gradients (branch, residual add, a tensor used three times) match finite differences",
           "[functional][gradient]") {
@@ -148,4 +281,57 @@ TEST_CASE("A graph's summary has a Connected-to column and stays aligned past te
   }
   CHECK(rows == 28);
   CHECK_THROWS_WITH(model.merge(Add<float>(), {x, h}), Catch::Contains("Add: inputs must have one shape"));
+}
+
+TEST_CASE("Inference folds BatchNormalization into the Conv2D or Dense before it; folded and unfolded agree",
+          "[functional]") {
+  Model<double> model(11);
+  Symbol x = model.input(Shape{2, 6, 6});
+  Symbol a = model.apply(Conv2D<double>(3, 3, Activation::linear, 1, Padding::same, /*use_bias=*/false), x);
+  a = model.apply(BatchNormalization<double>(), a);  // folded (a conv without bias gets one)
+  Symbol b = model.apply(Conv2D<double>(3, 3, Activation::linear, 1, Padding::same), a);
+  Symbol bn_b = model.apply(BatchNormalization<double>(), b);  // not folded: b is also used by the Add
+  Symbol c = model.merge(Add<double>(), {bn_b, b});
+  c = model.apply(Conv2D<double>(4, 1, Activation::relu), c);
+  c = model.apply(BatchNormalization<double>(), c);  // not folded: the conv's ReLU comes first
+  c = model.apply(GlobalAveragePooling2D<double>(), c);
+  c = model.apply(Dense<double>(5), c);
+  c = model.apply(BatchNormalization<double>(), c);  // folded into the Dense
+  model.set_output(model.apply(Dense<double>(3), c));
+  Rng rng(2);
+  for (auto* p : model.parameters())
+    for (auto& v : p->value) v = p->name == "gamma" ? rng.uniform(0.5, 1.5) : rng.uniform(-1.0, 1.0);
+  for (auto* p : model.non_trainable_parameters())  // moving means, then positive variances
+    for (auto& v : p->value) v = p->name == "moving_variance" ? rng.uniform(0.5, 1.5) : rng.uniform(-0.5, 0.5);
+  std::vector<std::vector<double>> weights;
+  for (auto* p : model.parameters()) weights.emplace_back(p->value.begin(), p->value.end());
+
+  Tensor<double> input(3, model.input_shape());
+  test::fill_uniform(input, rng);
+  model.set_fold_batch_norm(false);
+  const auto unfolded = model.predict(input);
+  CHECK(model.folded_batch_norms() == 0);
+  model.set_fold_batch_norm(true);
+  const auto folded = model.predict(input);
+  CHECK(model.folded_batch_norms() == 2);
+  REQUIRE(folded.size() == unfolded.size());
+  for (std::size_t i = 0; i < folded.size(); ++i) CHECK(folded[i] == Approx(unfolded[i]).margin(1e-12));
+  // The layers' own weights are back, and training sees the BatchNormalization layers again.
+  const auto params = model.parameters();
+  for (std::size_t k = 0; k < params.size(); ++k)
+    for (std::size_t i = 0; i < params[k]->size(); ++i) REQUIRE(params[k]->value[i] == weights[k][i]);
+  const auto& train = model.forward(input, Mode::train);
+  bool differs = false;  // batch statistics, not the moving ones
+  for (std::size_t i = 0; i < train.size(); ++i) differs = differs || std::abs(train[i] - unfolded[i]) > 1e-6;
+  CHECK(differs);
+  // That forward moved the moving statistics: the fold follows them.
+  const auto again = model.predict(input);
+  model.set_fold_batch_norm(false);
+  const auto again_unfolded = model.predict(input);
+  bool moved = false;
+  for (std::size_t i = 0; i < again.size(); ++i) {
+    CHECK(again[i] == Approx(again_unfolded[i]).margin(1e-12));
+    moved = moved || again[i] != Approx(unfolded[i]).margin(1e-9);
+  }
+  CHECK(moved);
 }

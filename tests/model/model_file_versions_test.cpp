@@ -95,10 +95,10 @@ TEST_CASE("A BatchNormalization in a file that says version 1 is refused", "[mod
   write_all(dir / "v1.mdnn", bytes);
   CHECK_THROWS_WITH(Sequential<float>::load(dir / "v1.mdnn"),
                     Catch::Contains("layer 0 (BatchNormalization): this layer needs format version 2"));
-  const std::uint32_t three = 3;
-  std::memcpy(&bytes[4], &three, sizeof three);
-  write_all(dir / "v3.mdnn", bytes);
-  CHECK_THROWS_WITH(Sequential<float>::load(dir / "v3.mdnn"), Catch::Contains("unsupported format version 3"));
+  const std::uint32_t four = 4;
+  std::memcpy(&bytes[4], &four, sizeof four);
+  write_all(dir / "v4.mdnn", bytes);
+  CHECK_THROWS_WITH(Sequential<float>::load(dir / "v4.mdnn"), Catch::Contains("unsupported format version 4"));
 }
 
 TEST_CASE("A format-version-1 checkpoint written before version 2 loads and predicts as it did", "[model_file]") {

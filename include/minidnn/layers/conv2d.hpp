@@ -55,10 +55,13 @@ enum class ConvAlgorithm { automatic, im2col, winograd, winograd_3x3, winograd_4
 template <typename T>
 class Conv2D : public Layer<T> {
  public:
-  /// `filters` output channels, a `kernel` window, Keras's argument order.
+  /// `filters` output channels, a `kernel` window, Keras's argument order. Without `use_bias`
+  /// (Keras's use_bias=False, as before a BatchNormalization) the layer has no bias parameter;
+  /// it adds a bias of zeros that it never trains.
   Conv2D(int filters, Size2 kernel, Activation activation = Activation::linear, Size2 strides = 1,
-         Padding padding = Padding::valid)
-      : filters_(filters), kernel_(kernel), strides_(strides), padding_(padding), activation_(activation) {
+         Padding padding = Padding::valid, bool use_bias = true)
+      : filters_(filters), kernel_(kernel), strides_(strides), padding_(padding), activation_(activation),
+        use_bias_(use_bias) {
     if (filters <= 0) fail("Conv2D: filters must be positive, got ", filters);
     if (!kernel.valid()) fail("Conv2D: kernel sides must be 1 to ", Size2::kMaxSide, ", got ", kernel.to_string());
     if (!strides.valid()) fail("Conv2D: strides must be 1 to ", Size2::kMaxSide, ", got ", strides.to_string());
@@ -67,16 +70,29 @@ class Conv2D : public Layer<T> {
   std::string type() const override { return "Conv2D"; }
   std::string describe() const override {
     return std::to_string(filters_) + " " + kernel_.to_string() + ", stride " + strides_.to_string() +
-           ", " + to_string(padding_) + ", " + to_string(activation_);
+           ", " + to_string(padding_) + ", " + to_string(activation_) + (use_bias_ ? "" : ", no bias");
   }
-  std::vector<Parameter<T>*> parameters() override { return {&kernel_param_, &bias_param_}; }
+  std::vector<Parameter<T>*> parameters() override {
+    if (use_bias_) return {&kernel_param_, &bias_param_};
+    return {&kernel_param_};
+  }
   std::size_t parameter_count_for(const Shape& input_shape) const override {
-    return std::size_t(filters_) * input_shape.channels() * kernel_.h * kernel_.w + filters_;
+    return std::size_t(filters_) * input_shape.channels() * kernel_.h * kernel_.w + (use_bias_ ? filters_ : 0);
   }
+  bool use_bias() const { return use_bias_; }
+
+  /// What folding a following BatchNormalization into this layer at inference rewrites
+  /// (model/functional.hpp): the kernel and bias values (the bias is zeros without use_bias), and
+  /// the fused activation, which must be linear for the fold.
+  AlignedVector<T>& kernel_values() { return kernel_param_.value; }
+  AlignedVector<T>& bias_values() { return bias_param_.value; }
+  Activation activation() const { return activation_; }
 
   void write_config(BinaryWriter& out) const override {
     for (int v : {filters_, kernel_.h, kernel_.w, strides_.h, strides_.w}) out.write<std::int32_t>(v);
-    out.write<std::int32_t>(padding_ == Padding::same ? 1 : 0);
+    // The padding field holds flags: bit 0 same padding, bit 1 no bias (0 or 1 in files from
+    // before use_bias, which read the same; older builds refuse a bias-free layer's code).
+    out.write<std::int32_t>((padding_ == Padding::same ? 1 : 0) | (use_bias_ ? 0 : 2));
     out.write<std::int32_t>(activation_code(activation_));
   }
   static std::unique_ptr<Layer<T>> read_config(BinaryReader& in) {
@@ -86,10 +102,10 @@ class Conv2D : public Layer<T> {
     const int sh = in.read<std::int32_t>("Conv2D stride height");
     const int sw = in.read<std::int32_t>("Conv2D stride width");
     const int padding = in.read<std::int32_t>("Conv2D padding");
-    if (padding != 0 && padding != 1) fail(in.what(), ": Conv2D padding code ", padding, " is invalid");
+    if (padding < 0 || padding > 3) fail(in.what(), ": Conv2D padding code ", padding, " is invalid");
     const Activation activation = activation_from_code(in.read<std::int32_t>("Conv2D activation"));
     return std::make_unique<Conv2D>(filters, Size2(kh, kw), activation, Size2(sh, sw),
-                                    padding ? Padding::same : Padding::valid);
+                                    (padding & 1) ? Padding::same : Padding::valid, (padding & 2) == 0);
   }
 
   const ConvGeometry& geometry() const { return geometry_; }
@@ -215,7 +231,7 @@ class Conv2D : public Layer<T> {
     }
     // Sum the per-thread gradients in thread order: deterministic for a given thread count.
     reduce_threads(dkernel_, team, kernel_param_.grad);
-    reduce_threads(dbias_, team, bias_param_.grad);
+    if (use_bias_) reduce_threads(dbias_, team, bias_param_.grad);
   }
 
  protected:
@@ -380,6 +396,7 @@ class Conv2D : public Layer<T> {
   Size2 kernel_, strides_;
   Padding padding_;
   Activation activation_;
+  bool use_bias_;
   ConvAlgorithm algorithm_ = ConvAlgorithm::automatic;
   ConvGeometry geometry_{};
   int block_channels_ = 1;  // input channels per column block
@@ -387,7 +404,7 @@ class Conv2D : public Layer<T> {
   // backward's dcol block it stays within a 1 MB L2 cache.
   static constexpr std::size_t kColumnBlockBytes = 256 * 1024;
   Parameter<T> kernel_param_;  // (F, C, kh, kw) == row-major F x K
-  Parameter<T> bias_param_;    // (F)
+  Parameter<T> bias_param_;    // (F); zeros, and not a parameter, without use_bias
   // Per-thread workspaces, indexed by OpenMP thread number.
   std::vector<AlignedVector<T>> col_, dcol_, dkernel_, dbias_;
   // The Winograd paths' transformed kernels and workspaces (only the one in use grows).

@@ -29,6 +29,13 @@ class Dense : public Layer<T> {
     return std::size_t(input_shape[0]) * units_ + units_;
   }
 
+  /// What folding a following BatchNormalization into this layer at inference rewrites
+  /// (model/functional.hpp): the kernel and bias values (the bias is zeros without use_bias), and
+  /// the fused activation, which must be linear for the fold.
+  AlignedVector<T>& kernel_values() { return kernel_.value; }
+  AlignedVector<T>& bias_values() { return bias_.value; }
+  Activation activation() const { return activation_; }
+
   void write_config(BinaryWriter& out) const override {
     out.write<std::int32_t>(units_);
     out.write<std::int32_t>(activation_code(activation_));

@@ -85,6 +85,9 @@ class Layer {
   /// mean and variance; Keras's non-trainable weights). Their `grad` is unused.
   virtual std::vector<Parameter<T>*> non_trainable_parameters() { return {}; }
 
+  /// The type tag written in model files: type(), unless a variant needs a tag of its own
+  /// (MaxPool2D with same padding, which files from before it cannot describe).
+  virtual std::string file_type() const { return type(); }
   /// Writes the hyperparameters (not the weights) to a model file; the layer registry reads them
   /// back with the matching constructor.
   virtual void write_config(BinaryWriter&) const {}

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// MaxPool2D: the maximum of each pool window (valid padding, Keras's output size).
+/// MaxPool2D: the maximum of each pool window, with Keras's valid or same padding (pool2d.hpp);
+/// padded windows see only the inputs inside the border (ops/pool/max_pool_padded.hpp).
 ///
 /// Forward remembers, for each output, which input of its window won (the first maximum in
 /// row-major window order); backward routes each output gradient to that input. Overlapping
@@ -14,6 +15,7 @@
 #include "minidnn/core/aligned_vector.hpp"
 #include "minidnn/layers/pool2d.hpp"
 #include "minidnn/ops/pool/max_pool.hpp"
+#include "minidnn/ops/pool/max_pool_padded.hpp"
 
 namespace minidnn {
 
@@ -21,12 +23,17 @@ template <typename T>
 class MaxPool2D : public Pool2D<T> {
  public:
   /// Keras's default stride is the pool size.
-  explicit MaxPool2D(Size2 pool_size, std::optional<Size2> strides = std::nullopt)
-      : Pool2D<T>(pool_size, strides.value_or(pool_size)) {}
+  explicit MaxPool2D(Size2 pool_size, std::optional<Size2> strides = std::nullopt, Padding padding = Padding::valid)
+      : Pool2D<T>(pool_size, strides.value_or(pool_size), padding) {}
 
   std::string type() const override { return "MaxPool2D"; }
+  /// Same padding has a tag of its own, so that files of valid pooling stay as they were.
+  std::string file_type() const override { return this->padding_ == Padding::same ? "MaxPool2DSame" : "MaxPool2D"; }
   static std::unique_ptr<Layer<T>> read_config(BinaryReader& in) {
-    return Pool2D<T>::template read_config_as<MaxPool2D>(in);
+    return Pool2D<T>::template read_config_as<MaxPool2D>(in, Padding::valid);
+  }
+  static std::unique_ptr<Layer<T>> read_config_same(BinaryReader& in) {
+    return Pool2D<T>::template read_config_as<MaxPool2D>(in, Padding::same);
   }
 
   void forward(const Tensor<T>& input, Tensor<T>& output, Mode mode) override {
@@ -71,6 +78,12 @@ class MaxPool2D : public Pool2D<T> {
   // Max-pools one input plane into one output plane, recording each winner's plane index
   // unless `winner` is null.
   void pool_plane(const T* x, T* y, std::int32_t* winner) const {
+    if (this->padding_ == Padding::same) {
+      max_pool_plane_padded(x, y, winner, this->input_shape().height(), this->input_shape().width(),
+                            this->output_shape().height(), this->output_shape().width(), this->pool_.h,
+                            this->pool_.w, this->strides_.h, this->strides_.w, this->pad_top(), this->pad_left());
+      return;
+    }
     max_pool_plane(x, y, winner, this->input_shape().width(), this->output_shape().height(),
                    this->output_shape().width(), this->pool_.h, this->pool_.w, this->strides_.h,
                    this->strides_.w);

@@ -52,6 +52,7 @@ class LayerRegistry {
         {"GlobalAveragePooling2D", &GlobalAveragePooling2D<T>::read_config},
         {"GlobalMaxPooling2D", &GlobalMaxPooling2D<T>::read_config},
         {"Activation", &ActivationLayer<T>::read_config},
+        {"MaxPool2DSame", &MaxPool2D<T>::read_config_same},
     };
     return all;
   }

@@ -20,24 +20,32 @@
 /// resized per batch and reused.
 ///
 /// What it has today: fit (the same loop as Sequential's, model/fit_loop.hpp), train_on_batch,
-/// evaluate, predict, parameters, summary (with a "Connected to" column). Not yet: save/load,
-/// and Sequential as a special case of this graph engine.
+/// evaluate, predict, parameters, summary (with a "Connected to" column), save/load (model file
+/// format version 3, model/model_file.hpp). Not yet: Sequential as a special case of this graph
+/// engine.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <iomanip>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "minidnn/layers/batch_normalization.hpp"
+#include "minidnn/layers/conv2d.hpp"
+#include "minidnn/layers/dense.hpp"
 #include "minidnn/layers/layer.hpp"
 #include "minidnn/layers/merge.hpp"
 #include "minidnn/layers/softmax.hpp"
 #include "minidnn/losses/categorical_crossentropy.hpp"
 #include "minidnn/metrics/accuracy.hpp"
 #include "minidnn/model/fit_loop.hpp"
+#include "minidnn/model/model_file.hpp"
+#include "minidnn/model/summary_table.hpp"
 #include "minidnn/model/training.hpp"
 #include "minidnn/optim/optimizer.hpp"
 
@@ -116,7 +124,8 @@ class Model {
         for (auto* p : node.layer->parameters()) all.push_back(p);
     return all;
   }
-  /// BatchNormalization's moving statistics and the like (EarlyStopping restores them too).
+  /// Every layer's non-trainable arrays (BatchNormalization's moving mean and variance), in node
+  /// order; EarlyStopping restores them too.
   std::vector<Parameter<T>*> non_trainable_parameters() {
     std::vector<Parameter<T>*> all;
     for (auto& node : nodes_)
@@ -131,9 +140,7 @@ class Model {
   }
   std::size_t non_trainable_parameter_count() {
     std::size_t n = 0;
-    for (auto& node : nodes_)
-      if (node.layer)
-        for (auto* p : node.layer->non_trainable_parameters()) n += p->size();
+    for (auto* p : non_trainable_parameters()) n += p->size();
     return n;
   }
 
@@ -153,8 +160,29 @@ class Model {
       fail("Model: input shape ", x.shape(), " does not match the model's input shape ", nodes_[0].shape);
     if (x.batch() < 1) fail("Model: empty input batch");
     input_ = &x;
+    // In inference a BatchNormalization right after a Conv2D or Dense (its only consumer) is
+    // folded into it: the layer runs with weights W * s and bias (b - mean) * s + beta, s = gamma /
+    // sqrt(variance + epsilon), and the BatchNormalization's pass over memory is skipped.
+    const bool fold = mode == Mode::inference && fold_batch_norm_;
+    if (fold) plan_folds();
+    struct Restore {  // swaps the layers' own weights back, also if a forward throws
+      Model* model;
+      bool active;
+      ~Restore() {
+        if (active)
+          for (auto& f : model->folds_) model->swap_folded(f);
+      }
+    } restore{this, fold && !folds_.empty()};
+    if (restore.active)
+      for (auto& f : folds_) compute_fold(f), swap_folded(f);
+    std::size_t next_fold = 0;
     for (std::size_t k = 1; k < nodes_.size(); ++k) {
       Node& node = nodes_[k];
+      if (restore.active && next_fold < folds_.size() && folds_[next_fold].bn == int(k)) {
+        std::swap(node.output, nodes_[folds_[next_fold].layer].output);  // the folded layer's output is this node's
+        ++next_fold;
+        continue;
+      }
       if (node.layer) {
         node.layer->forward(value(node.inputs[0]), node.output, mode);
       } else {
@@ -222,7 +250,43 @@ class Model {
     return out;
   }
 
-  /// A Keras-style table with a "Connected to" column; columns widen to fit any model.
+  /// Saves the graph (its layers and their hyperparameters, the connections, the weights and
+  /// non-trainable state such as BatchNormalization's moving statistics) atomically to `path`, in
+  /// model file format version 3. With `with_optimizer` the optimizer state is saved too (a
+  /// checkpoint); `metadata` is free text stored alongside.
+  void save(const std::filesystem::path& path, bool with_optimizer = false, const std::string& metadata = "") {
+    require_output();
+    if (with_optimizer && !optimizer_) fail("Model: no optimizer to save; call compile first");
+    std::vector<model_file::GraphNode<T>*> nodes;
+    for (std::size_t k = 1; k < nodes_.size(); ++k) nodes.push_back(&nodes_[k]);
+    model_file::save_graph<T>(path, nodes_[0].shape, nodes, output_, with_optimizer ? optimizer_.get() : nullptr,
+                              metadata);
+  }
+
+  /// Loads a model saved by save(), or a Sequential model's file (as a chain); a checkpoint comes
+  /// back compiled with its optimizer state. `seed` seeds the generator of layers applied later.
+  static Model load(const std::filesystem::path& path, std::string* metadata = nullptr, std::uint64_t seed = 0) {
+    auto contents = model_file::load_graph<T>(path);
+    Model model(seed);
+    model.input(contents.input_shape);
+    for (auto& stored : contents.nodes) {
+      Node node;
+      static_cast<model_file::GraphNode<T>&>(node) = std::move(stored);
+      model.push(std::move(node));
+    }
+    model.output_ = contents.output;
+    model.optimizer_ = std::move(contents.optimizer);
+    if (metadata) *metadata = contents.metadata;
+    return model;
+  }
+
+  /// Whether inference folds BatchNormalization into the Conv2D or Dense before it (on by
+  /// default; the outputs agree to rounding).
+  void set_fold_batch_norm(bool on) { fold_batch_norm_ = on; }
+  /// How many BatchNormalization nodes inference folds (after a forward in inference).
+  std::size_t folded_batch_norms() const { return folds_.size(); }
+
+  /// A Keras-style table with a "Connected to" column (model/summary_table.hpp).
   std::string summary() {
     require_output();
     std::vector<std::vector<std::string>> rows;
@@ -236,32 +300,17 @@ class Model {
         for (auto* p : node.layer->parameters()) params += p->size();
         for (auto* p : node.layer->non_trainable_parameters()) params += p->size();
       }
-      rows.push_back({name(int(k)) + " (" + type(int(k)) + ")", format_shape(node.shape), with_commas(params), connected});
+      rows.push_back({name(int(k)) + " (" + type(int(k)) + ")", summary::format_shape(node.shape), summary::with_commas(params),
+                      connected});
     }
-    std::vector<std::size_t> width(4, 0);
-    for (const auto& row : rows)
-      for (std::size_t c = 0; c < 4; ++c) width[c] = std::max(width[c], row[c].size());
-    std::size_t total_width = 0;
-    for (std::size_t c = 0; c < 4; ++c) total_width += width[c] + 2;
-    std::ostringstream out;
-    out << "Model: functional, input " << format_shape(nodes_[0].shape) << "\n" << std::string(total_width, '_') << "\n";
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      for (std::size_t c = 0; c < 3; ++c) out << std::left << std::setw(int(width[c] + 2)) << rows[r][c];
-      out << rows[r][3];
-      out << "\n" << (r == 0 ? std::string(total_width, '=') + "\n" : "");
-    }
-    const std::size_t trainable = parameter_count(), frozen = non_trainable_parameter_count();
-    out << std::string(total_width, '=') << "\nTotal params: " << with_commas(trainable + frozen)
-        << "\nTrainable params: " << with_commas(trainable) << "\nNon-trainable params: " << with_commas(frozen) << "\n";
-    return out.str();
+    return summary::table("Model: functional, input " + summary::format_shape(nodes_[0].shape), rows,
+                          parameter_count(), non_trainable_parameter_count());
   }
 
  private:
-  struct Node {
-    std::unique_ptr<Layer<T>> layer;       // a one-input layer, or
-    std::unique_ptr<MergeLayer<T>> merge;  // a layer of several inputs; neither for the input
-    std::vector<int> inputs;
-    Shape shape;
+  // layer (one input) or merge (several), neither for the input; inputs; shape: as stored in a
+  // model file.
+  struct Node : model_file::GraphNode<T> {
     Tensor<T> output;  // the last forward's output
     Tensor<T> grad;    // dLoss/doutput, summed over consumers
     bool has_grad = false;
@@ -298,6 +347,69 @@ class Model {
     return n.layer ? n.layer->type() : n.merge ? n.merge->type() : "Input";
   }
   std::string name(int k) const { return "#" + std::to_string(k); }
+
+  struct Fold {
+    int layer = -1, bn = -1;               // the Conv2D or Dense node, the BatchNormalization after it
+    AlignedVector<T> kernel, bias;         // the folded weights while not swapped in
+  };
+
+  // A node's Conv2D or Dense with a linear activation, as its kernel/bias accessors, or nulls.
+  std::pair<AlignedVector<T>*, AlignedVector<T>*> foldable(int k) {
+    Layer<T>* layer = nodes_[k].layer.get();
+    if (auto* conv = dynamic_cast<Conv2D<T>*>(layer))
+      if (conv->activation() == Activation::linear) return {&conv->kernel_values(), &conv->bias_values()};
+    if (auto* dense = dynamic_cast<Dense<T>*>(layer))
+      if (dense->activation() == Activation::linear) return {&dense->kernel_values(), &dense->bias_values()};
+    return {nullptr, nullptr};
+  }
+
+  // Finds the (layer, BatchNormalization) pairs to fold, once per graph (nodes are only added).
+  void plan_folds() {
+    if (folds_planned_for_ == nodes_.size()) return;
+    folds_.clear();
+    std::vector<int> consumers(nodes_.size(), 0);
+    for (const auto& node : nodes_)
+      for (int i : node.inputs) ++consumers[i];
+    for (std::size_t k = 1; k < nodes_.size(); ++k) {
+      if (!dynamic_cast<BatchNormalization<T>*>(nodes_[k].layer.get())) continue;
+      const int j = nodes_[k].inputs[0];
+      if (j == 0 || j == output_ || consumers[j] != 1 || !foldable(j).first) continue;
+      Fold f;
+      f.layer = j;
+      f.bn = int(k);
+      folds_.push_back(std::move(f));
+    }
+    folds_planned_for_ = nodes_.size();
+  }
+
+  // Fills f's folded weights from the current weights and moving statistics.
+  void compute_fold(Fold& f) {
+    auto [kernel, bias] = foldable(f.layer);
+    auto& bn = static_cast<BatchNormalization<T>&>(*nodes_[f.bn].layer);
+    const auto& gamma = bn.parameters()[0]->value;
+    const auto& beta = bn.parameters()[1]->value;
+    const auto& mean = bn.non_trainable_parameters()[0]->value;
+    const auto& variance = bn.non_trainable_parameters()[1]->value;
+    const std::size_t channels = bias->size();
+    f.kernel.resize(kernel->size());
+    f.bias.resize(channels);
+    const bool conv = dynamic_cast<Conv2D<T>*>(nodes_[f.layer].layer.get()) != nullptr;
+    const std::size_t per_channel = kernel->size() / channels;
+    for (std::size_t c = 0; c < channels; ++c) {
+      const double s = double(gamma[c]) / std::sqrt(double(variance[c]) + bn.epsilon());
+      f.bias[c] = T((double((*bias)[c]) - double(mean[c])) * s + double(beta[c]));
+      if (conv) {  // kernel (F, C, kh, kw): row c scales
+        for (std::size_t i = 0; i < per_channel; ++i) f.kernel[c * per_channel + i] = T((*kernel)[c * per_channel + i] * s);
+      } else {  // Dense kernel (in, units): column c scales
+        for (std::size_t i = 0; i < per_channel; ++i) f.kernel[i * channels + c] = T((*kernel)[i * channels + c] * s);
+      }
+    }
+  }
+  void swap_folded(Fold& f) {
+    auto [kernel, bias] = foldable(f.layer);
+    std::swap(*kernel, f.kernel);
+    std::swap(*bias, f.bias);
+  }
 
   void reset_gradients() {
     for (auto& node : nodes_) node.has_grad = false;
@@ -373,21 +485,11 @@ class Model {
       f(begin, batch_x_);
     }
   }
-  static std::string format_shape(const Shape& s) {
-    if (s.rank() == 3) return std::to_string(s[1]) + "x" + std::to_string(s[2]) + "x" + std::to_string(s[0]);
-    return std::to_string(s.size());
-  }
-  static std::string with_commas(std::size_t n) {
-    std::string digits = std::to_string(n), out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-      if (i && (digits.size() - i) % 3 == 0) out += ',';
-      out += digits[i];
-    }
-    return out;
-  }
-
   Rng rng_;
   std::vector<Node> nodes_;
+  bool fold_batch_norm_ = true;
+  std::vector<Fold> folds_;
+  std::size_t folds_planned_for_ = 0;  // the node count folds_ was planned for
   int output_ = -1;
   const Tensor<T>* input_ = nullptr;
   std::unique_ptr<Optimizer<T>> optimizer_;

@@ -5,21 +5,32 @@
 ///
 ///     offset  field
 ///     0       magic "MDNN"
-///     4       u32 format version (2; version-1 files still load)
+///     4       u32 format version (2 for Sequential models, 3 for functional graphs; 1 still loads)
 ///     8       u32 scalar size of the stored values (4 = float32, 8 = float64)
 ///     12      u64 payload size P
 ///     20      payload (P bytes):
 ///               input shape (u32 rank, i32 dims...)
-///               u32 layer count; per layer: type string, hyperparameters (the layer's
-///               write_config), u32 parameter count, per parameter: name, u32 rank, i32 dims,
-///               values; [v2] u32 non-trainable parameter count, each stored as a parameter is
-///               (BatchNormalization's moving mean and variance); then the layer's state (write_state)
-///               u8 has_optimizer; if 1: type string, optimizer config, per parameter its slots
+///               [v1, v2: a chain of layers]
+///               u32 layer count; per layer: a layer record
+///               [v3: a functional graph; node 0 is the input]
+///               u32 node count N; per node k = 1..N: u32 input count m, m x u32 input node
+///               (each < k); if m == 1 a layer record, else a merge layer's type string ("Add",
+///               "Concatenate"); then u32 output node
+///               [all versions]
+///               u8 has_optimizer; if 1: type string, optimizer config, per parameter (in layer
+///               order) its slots
 ///               metadata string (free-form key=value lines for tools, e.g. the epoch reached)
 ///     20+P    u32 CRC-32 of the payload
 ///
+/// A layer record: type string, hyperparameters (the layer's write_config), u32 parameter count,
+/// per parameter: name, u32 rank, i32 dims, values; [v2+] u32 non-trainable parameter count, each
+/// stored as a parameter is (BatchNormalization's moving mean and variance); then the layer's
+/// state (write_state).
+///
 /// Version 1 (before the layers of format 2) has no non-trainable block; it is read as having
-/// none, and a layer that needs one is refused in a version-1 file.
+/// none, and a layer that needs one is refused in a version-1 file. Sequential still writes
+/// version 2, so its files load in builds that predate graphs; Model<T>::load reads all three
+/// versions (a chain as input -> layer 1 -> ... -> layer n), Sequential::load versions 1 and 2.
 ///
 /// Integers are little-endian. Loading checks the magic, version, size and checksum before
 /// reading any field, and every field is bounds-checked, so a truncated, corrupt or foreign file
@@ -39,6 +50,7 @@
 
 #include "minidnn/io/atomic_file.hpp"
 #include "minidnn/io/binary_io.hpp"
+#include "minidnn/layers/merge.hpp"
 #include "minidnn/layers/registry.hpp"
 #include "minidnn/optim/adam.hpp"
 #include "minidnn/optim/sgd.hpp"
@@ -48,12 +60,20 @@ namespace minidnn {
 namespace model_file {
 
 constexpr char kMagic[4] = {'M', 'D', 'N', 'N'};
-constexpr std::uint32_t kVersion = 2;
+/// The newest format version this build reads and writes: 3, for functional graphs.
+constexpr std::uint32_t kVersion = 3;
+/// Sequential models are written in version 2 (a chain of layers), which every build since
+/// format 2 reads; functional graphs in version 3.
+constexpr std::uint32_t kSequentialVersion = 2;
+constexpr std::uint32_t kGraphVersion = 3;
 /// The oldest format version load() still reads.
 constexpr std::uint32_t kOldestVersion = 1;
 constexpr std::size_t kHeaderSize = 20;
 /// No model file's payload may be larger than this (1 TiB): keeps the size arithmetic exact.
 constexpr std::uint64_t kMaxPayloadBytes = std::uint64_t(1) << 40;
+/// Bounds on what a corrupt file may claim: layers (or graph nodes) and inputs of one node.
+constexpr std::uint32_t kMaxLayers = 10000;
+constexpr std::uint32_t kMaxNodeInputs = 1024;
 
 /// What a model file holds, in memory.
 template <typename T>
@@ -151,37 +171,36 @@ void read_parameters(BinaryReader& in, std::uint32_t scalar_size, const std::vec
   }
 }
 
-/// Serializes a built model (and the optimizer, if given) and writes it atomically to `path`.
+/// Writes one layer: its type, hyperparameters, parameters, non-trainable parameters and state.
 template <typename T>
-void save(const std::filesystem::path& path, const Shape& input_shape,
-          const std::vector<std::unique_ptr<Layer<T>>>& layers, const Optimizer<T>* optimizer,
-          const std::string& metadata) {
-  BinaryWriter payload;
-  write_shape(payload, input_shape.dims());
-  payload.write<std::uint32_t>(static_cast<std::uint32_t>(layers.size()));
-  for (const auto& layer : layers) {
-    payload.write_string(layer->type());
-    layer->write_config(payload);
-    write_parameters(payload, layer->parameters());
-    write_parameters(payload, layer->non_trainable_parameters());
-    layer->write_state(payload);
-  }
-  payload.write<std::uint8_t>(optimizer ? 1 : 0);
-  if (optimizer) {
-    payload.write_string(optimizer->type());
-    optimizer->write_config(payload);
-    for (const auto& layer : layers) {
-      for (const auto* p : layer->parameters()) {
-        payload.write<std::uint32_t>(static_cast<std::uint32_t>(p->optimizer_slots.size()));
-        for (const auto& slot : p->optimizer_slots) payload.write_array(slot.data(), slot.size());
-      }
-    }
-  }
-  payload.write_string(metadata);
+void write_layer(BinaryWriter& out, Layer<T>& layer) {
+  out.write_string(layer.file_type());
+  layer.write_config(out);
+  write_parameters(out, layer.parameters());
+  write_parameters(out, layer.non_trainable_parameters());
+  layer.write_state(out);
+}
 
+/// Writes the optimizer flag and, for a checkpoint, the optimizer's type, config and the slots of
+/// every parameter of `params` (in that order).
+template <typename T>
+void write_optimizer(BinaryWriter& out, const Optimizer<T>* optimizer, const std::vector<Parameter<T>*>& params) {
+  out.write<std::uint8_t>(optimizer ? 1 : 0);
+  if (!optimizer) return;
+  out.write_string(optimizer->type());
+  optimizer->write_config(out);
+  for (const auto* p : params) {
+    out.write<std::uint32_t>(static_cast<std::uint32_t>(p->optimizer_slots.size()));
+    for (const auto& slot : p->optimizer_slots) out.write_array(slot.data(), slot.size());
+  }
+}
+
+/// Frames a payload (magic, version, scalar size, size, CRC) and writes it atomically.
+template <typename T>
+void write_framed(const std::filesystem::path& path, std::uint32_t version, const BinaryWriter& payload) {
   BinaryWriter file;
   std::string bytes(kMagic, 4);
-  file.write<std::uint32_t>(kVersion);
+  file.write<std::uint32_t>(version);
   file.write<std::uint32_t>(sizeof(T));
   file.write<std::uint64_t>(payload.bytes().size());
   bytes += file.bytes();
@@ -191,9 +210,80 @@ void save(const std::filesystem::path& path, const Shape& input_shape,
   write_file_atomically(path, bytes);
 }
 
-/// Reads and checks a whole model file. The returned layers are built and hold the weights.
+/// Serializes a built model (and the optimizer, if given) and writes it atomically to `path`
+/// (format version 2: a chain of layers).
 template <typename T>
-Contents<T> load(const std::filesystem::path& path) {
+void save(const std::filesystem::path& path, const Shape& input_shape,
+          const std::vector<std::unique_ptr<Layer<T>>>& layers, const Optimizer<T>* optimizer,
+          const std::string& metadata) {
+  BinaryWriter payload;
+  write_shape(payload, input_shape.dims());
+  payload.write<std::uint32_t>(static_cast<std::uint32_t>(layers.size()));
+  std::vector<Parameter<T>*> params;
+  for (const auto& layer : layers) {
+    write_layer(payload, *layer);
+    for (auto* p : layer->parameters()) params.push_back(p);
+  }
+  write_optimizer(payload, optimizer, params);
+  payload.write_string(metadata);
+  write_framed<T>(path, kSequentialVersion, payload);
+}
+
+/// One node of a functional graph as stored: a one-input layer or a merge (Add, Concatenate),
+/// and the nodes it reads (0 is the input).
+template <typename T>
+struct GraphNode {
+  std::unique_ptr<Layer<T>> layer;
+  std::unique_ptr<MergeLayer<T>> merge;
+  std::vector<int> inputs;
+  Shape shape;  // per-sample output shape
+};
+
+/// What a graph model file holds, in memory. A version-1 or -2 file (a chain of layers) reads as
+/// the graph input -> layer 1 -> ... -> layer n.
+template <typename T>
+struct GraphContents {
+  Shape input_shape;
+  std::vector<GraphNode<T>> nodes;  // after the input, in topological order: node k is nodes[k - 1]
+  int output = -1;
+  std::unique_ptr<Optimizer<T>> optimizer;
+  std::string metadata;
+};
+
+/// Serializes a functional graph (format version 3). `nodes` follow the input in topological
+/// order; node k's inputs are node indices below k.
+template <typename T>
+void save_graph(const std::filesystem::path& path, const Shape& input_shape, const std::vector<GraphNode<T>*>& nodes,
+                int output, const Optimizer<T>* optimizer, const std::string& metadata) {
+  BinaryWriter payload;
+  write_shape(payload, input_shape.dims());
+  payload.write<std::uint32_t>(static_cast<std::uint32_t>(nodes.size()));
+  std::vector<Parameter<T>*> params;
+  for (const auto* node : nodes) {
+    payload.write<std::uint32_t>(static_cast<std::uint32_t>(node->inputs.size()));
+    for (int i : node->inputs) payload.write<std::uint32_t>(static_cast<std::uint32_t>(i));
+    if (node->layer) {
+      write_layer(payload, *node->layer);
+      for (auto* p : node->layer->parameters()) params.push_back(p);
+    } else {
+      payload.write_string(node->merge->type());
+    }
+  }
+  payload.write<std::uint32_t>(static_cast<std::uint32_t>(output));
+  write_optimizer(payload, optimizer, params);
+  payload.write_string(metadata);
+  write_framed<T>(path, kGraphVersion, payload);
+}
+
+/// The payload of a model file, checked: magic, version, scalar size, size and checksum.
+struct Payload {
+  std::string bytes;  // the payload, then its 4-byte CRC
+  std::uint64_t size = 0;
+  std::uint32_t version = 0;
+  std::uint32_t scalar_size = 0;
+};
+
+inline Payload read_payload(const std::filesystem::path& path) {
   const std::string what = path.string();
   // The 20-byte header is read and checked before anything else, and the payload's size is
   // checked against the file's before it is read: a huge or endless file (a 2 GB sparse file,
@@ -214,12 +304,13 @@ Contents<T> load(const std::filesystem::path& path) {
     fail(what, ": not a minidnn model file (bad magic number)");
   if (header_got < kHeaderSize) fail(what, ": truncated: the header is incomplete");
   BinaryReader header(header_bytes + 4, kHeaderSize - 4, what);
-  const auto version = header.read<std::uint32_t>("format version");
-  if (version < kOldestVersion || version > kVersion)
-    fail(what, ": unsupported format version ", version, " (this build reads versions ", kOldestVersion, " to ",
-         kVersion, ")");
-  const auto scalar_size = header.read<std::uint32_t>("scalar size");
-  if (scalar_size != 4 && scalar_size != 8) fail(what, ": invalid scalar size ", scalar_size);
+  Payload result;
+  result.version = header.read<std::uint32_t>("format version");
+  if (result.version < kOldestVersion || result.version > kVersion)
+    fail(what, ": unsupported format version ", result.version, " (this build reads versions ", kOldestVersion,
+         " to ", kVersion, ")");
+  result.scalar_size = header.read<std::uint32_t>("scalar size");
+  if (result.scalar_size != 4 && result.scalar_size != 8) fail(what, ": invalid scalar size ", result.scalar_size);
   const auto payload_size = header.read<std::uint64_t>("payload size");
   if (payload_size > kMaxPayloadBytes)
     fail(what, ": implausible payload size ", payload_size, " bytes (at most ", kMaxPayloadBytes, ")");
@@ -232,7 +323,7 @@ Contents<T> load(const std::filesystem::path& path) {
   }
   // Not a regular file (a pipe, a device): read what arrives, in steps, so memory follows the
   // data actually there rather than the size the header claims.
-  std::string bytes;
+  std::string& bytes = result.bytes;
   {
     constexpr std::size_t kStep = std::size_t(1) << 24;
     const std::uint64_t wanted = payload_size + 4;
@@ -251,64 +342,184 @@ Contents<T> load(const std::filesystem::path& path) {
       fail(what, ": truncated: expected ", wanted, " bytes after the header, found ", bytes.size());
     if (bytes.size() > wanted) fail(what, ": unexpected bytes after the model");
   }
-  const char* payload = bytes.data();
   std::uint32_t stored_crc;
-  std::memcpy(&stored_crc, payload + payload_size, sizeof(stored_crc));
-  if (crc32(payload, payload_size) != stored_crc) fail(what, ": corrupt: checksum mismatch");
+  std::memcpy(&stored_crc, bytes.data() + payload_size, sizeof(stored_crc));
+  if (crc32(bytes.data(), payload_size) != stored_crc) fail(what, ": corrupt: checksum mismatch");
+  result.size = payload_size;
+  return result;
+}
 
-  BinaryReader in(payload, payload_size, what);
+/// Reads one layer (type, hyperparameters, weights, state) whose input has per-sample `shape`,
+/// and builds it. `label` names it in errors ("layer 3", "node 5").
+template <typename T>
+std::unique_ptr<Layer<T>> read_layer(BinaryReader& in, const Payload& file, const Shape& shape,
+                                     const std::string& label) {
+  const std::string& what = in.what();
+  const std::string type = in.read_string("layer type", 256);
+  const std::string layer_name = label + " (" + type + ")";
+  std::unique_ptr<Layer<T>> layer;
+  Shape output;
+  try {
+    layer = LayerRegistry<T>::create(type, in);
+    output = layer->output_shape_for(shape);
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    if (message.rfind(what, 0) == 0) throw;  // already names the file
+    fail(what, ": ", layer_name, ": ", message);
+  }
+  // Check the layer against the file before building it: a corrupt size must be an error, not
+  // a huge allocation.
+  check_plausible(output, what, layer_name + " output shape");
+  const std::size_t stored_values = layer->parameter_count_for(shape);
+  if (stored_values > in.remaining() / file.scalar_size)
+    fail(what, ": ", layer_name, " needs ", stored_values, " parameter values but only ", in.remaining(),
+         " bytes are left: truncated or corrupt");
+  Rng unused_rng(0);
+  layer->build(shape, unused_rng);
+  const std::string where = what + ": " + layer_name;
+  read_parameters(in, file.scalar_size, layer->parameters(), where, "parameter");
+  if (file.version >= 2) {
+    read_parameters(in, file.scalar_size, layer->non_trainable_parameters(), where, "non-trainable parameter");
+  } else if (!layer->non_trainable_parameters().empty()) {
+    fail(where, ": this layer needs format version 2, the file is version 1");
+  }
+  layer->read_state(in);
+  return layer;
+}
+
+/// Reads the optimizer flag and, for a checkpoint, the optimizer and the slots of `params`.
+template <typename T>
+std::unique_ptr<Optimizer<T>> read_optimizer(BinaryReader& in, const Payload& file,
+                                             const std::vector<Parameter<T>*>& params) {
+  if (!in.read<std::uint8_t>("optimizer flag")) return nullptr;
+  const std::string type = in.read_string("optimizer type", 256);
+  auto optimizer = make_optimizer<T>(type, in.what());
+  optimizer->read_config(in);
+  for (auto* p : params) {
+    const auto slots = in.read<std::uint32_t>("optimizer slot count");
+    if (slots > 8) fail(in.what(), ": implausible optimizer slot count ", slots);
+    p->optimizer_slots.assign(slots, AlignedVector<T>(p->size()));
+    for (auto& slot : p->optimizer_slots) read_values(in, file.scalar_size, slot.data(), slot.size(), "optimizer state");
+  }
+  return optimizer;
+}
+
+/// Reads the layers of a version-1 or -2 file (a chain) after the input shape.
+template <typename T>
+std::vector<std::unique_ptr<Layer<T>>> read_chain(BinaryReader& in, const Payload& file, const Shape& input_shape) {
+  const auto layer_count = in.read<std::uint32_t>("layer count");
+  if (layer_count == 0 || layer_count > kMaxLayers) fail(in.what(), ": implausible layer count ", layer_count);
+  std::vector<std::unique_ptr<Layer<T>>> layers;
+  Shape shape = input_shape;
+  for (std::uint32_t i = 0; i < layer_count; ++i) {
+    layers.push_back(read_layer<T>(in, file, shape, "layer " + std::to_string(i)));
+    shape = layers.back()->output_shape();
+  }
+  return layers;
+}
+
+inline void check_end(BinaryReader& in) {
+  if (in.remaining() != 0) fail(in.what(), ": ", in.remaining(), " unexpected bytes at the end of the payload");
+}
+
+template <typename T>
+std::vector<Parameter<T>*> parameters_of(const std::vector<std::unique_ptr<Layer<T>>>& layers) {
+  std::vector<Parameter<T>*> params;
+  for (const auto& layer : layers)
+    for (auto* p : layer->parameters()) params.push_back(p);
+  return params;
+}
+
+/// Reads and checks a whole model file of a chain of layers (version 1 or 2). The returned
+/// layers are built and hold the weights. A graph file (version 3) is refused: Model<T>::load
+/// reads it.
+template <typename T>
+Contents<T> load(const std::filesystem::path& path) {
+  const Payload file = read_payload(path);
+  if (file.version == kGraphVersion)
+    fail(path.string(), ": holds a functional graph (format version ", kGraphVersion,
+         "), not a Sequential model: load it with Model<T>::load");
+  BinaryReader in(file.bytes.data(), file.size, path.string());
   Contents<T> contents;
   contents.input_shape = Shape(read_dims(in, "input shape"));
-  const auto layer_count = in.read<std::uint32_t>("layer count");
-  if (layer_count == 0 || layer_count > 10000) fail(what, ": implausible layer count ", layer_count);
-  Shape shape = contents.input_shape;
-  Rng unused_rng(0);
-  for (std::uint32_t i = 0; i < layer_count; ++i) {
-    const std::string type = in.read_string("layer type", 256);
-    const std::string layer_name = "layer " + std::to_string(i) + " (" + type + ")";
-    std::unique_ptr<Layer<T>> layer;
-    Shape output;
-    try {
-      layer = LayerRegistry<T>::create(type, in);
-      output = layer->output_shape_for(shape);
-    } catch (const Error& e) {
-      const std::string message = e.what();
-      if (message.rfind(what, 0) == 0) throw;  // already names the file
-      fail(what, ": ", layer_name, ": ", message);
-    }
-    // Check the layer against the file before building it: a corrupt size must be an error, not
-    // a huge allocation.
-    check_plausible(output, what, layer_name + " output shape");
-    const std::size_t stored_values = layer->parameter_count_for(shape);
-    if (stored_values > in.remaining() / scalar_size)
-      fail(what, ": layer ", i, " (", type, ") needs ", stored_values, " parameter values but only ", in.remaining(),
-           " bytes are left: truncated or corrupt");
-    shape = layer->build(shape, unused_rng);
-    const std::string where = what + ": layer " + std::to_string(i) + " (" + type + ")";
-    read_parameters(in, scalar_size, layer->parameters(), where, "parameter");
-    if (version >= 2) {
-      read_parameters(in, scalar_size, layer->non_trainable_parameters(), where, "non-trainable parameter");
-    } else if (!layer->non_trainable_parameters().empty()) {
-      fail(where, ": this layer needs format version 2, the file is version 1");
-    }
-    layer->read_state(in);
-    contents.layers.push_back(std::move(layer));
-  }
-  if (in.read<std::uint8_t>("optimizer flag")) {
-    const std::string type = in.read_string("optimizer type", 256);
-    contents.optimizer = make_optimizer<T>(type, what);
-    contents.optimizer->read_config(in);
-    for (auto& layer : contents.layers) {
-      for (auto* p : layer->parameters()) {
-        const auto slots = in.read<std::uint32_t>("optimizer slot count");
-        if (slots > 8) fail(what, ": implausible optimizer slot count ", slots);
-        p->optimizer_slots.assign(slots, AlignedVector<T>(p->size()));
-        for (auto& slot : p->optimizer_slots) read_values(in, scalar_size, slot.data(), slot.size(), "optimizer state");
-      }
-    }
-  }
+  contents.layers = read_chain<T>(in, file, contents.input_shape);
+  contents.optimizer = read_optimizer<T>(in, file, parameters_of(contents.layers));
   contents.metadata = in.read_string("metadata", 1 << 20);
-  if (in.remaining() != 0) fail(what, ": ", in.remaining(), " unexpected bytes at the end of the payload");
+  check_end(in);
+  return contents;
+}
+
+/// The merge layer of a graph file's type tag.
+template <typename T>
+std::unique_ptr<MergeLayer<T>> make_merge(const std::string& type, const std::string& where) {
+  if (type == "Add") return std::make_unique<Add<T>>();
+  if (type == "Concatenate") return std::make_unique<Concatenate<T>>();
+  fail(where, ": unknown merge layer type '", type, "'");
+}
+
+/// Reads and checks a model file as a functional graph: a graph file (version 3), or a chain of
+/// layers (versions 1 and 2) as the graph input -> layer 1 -> ... -> layer n. Every node is built
+/// and holds its weights.
+template <typename T>
+GraphContents<T> load_graph(const std::filesystem::path& path) {
+  const Payload file = read_payload(path);
+  const std::string what = path.string();
+  BinaryReader in(file.bytes.data(), file.size, what);
+  GraphContents<T> contents;
+  contents.input_shape = Shape(read_dims(in, "input shape"));
+  std::vector<Parameter<T>*> params;
+  if (file.version < kGraphVersion) {
+    auto layers = read_chain<T>(in, file, contents.input_shape);
+    params = parameters_of(layers);
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      GraphNode<T> node;
+      node.shape = layers[i]->output_shape();
+      node.layer = std::move(layers[i]);
+      node.inputs = {int(i)};
+      contents.nodes.push_back(std::move(node));
+    }
+    contents.output = int(contents.nodes.size());
+  } else {
+    const auto node_count = in.read<std::uint32_t>("node count");
+    if (node_count == 0 || node_count > kMaxLayers) fail(what, ": implausible node count ", node_count);
+    for (std::uint32_t k = 1; k <= node_count; ++k) {
+      const std::string label = "node " + std::to_string(k);
+      GraphNode<T> node;
+      const auto input_count = in.read<std::uint32_t>("node input count");
+      if (input_count == 0 || input_count > kMaxNodeInputs)
+        fail(what, ": ", label, ": implausible node input count ", input_count, " (1 to ", kMaxNodeInputs, ")");
+      std::vector<Shape> shapes;
+      for (std::uint32_t i = 0; i < input_count; ++i) {
+        const auto from = in.read<std::uint32_t>("node input");
+        if (from >= k)
+          fail(what, ": ", label, ": node input ", from, " is not an earlier node (nodes 0 to ", k - 1, ")");
+        node.inputs.push_back(int(from));
+        shapes.push_back(from == 0 ? contents.input_shape : contents.nodes[from - 1].shape);
+      }
+      if (input_count == 1) {
+        node.layer = read_layer<T>(in, file, shapes[0], label);
+        node.shape = node.layer->output_shape();
+        for (auto* p : node.layer->parameters()) params.push_back(p);
+      } else {
+        const std::string type = in.read_string("merge layer type", 256);
+        node.merge = make_merge<T>(type, what + ": " + label);
+        try {
+          node.shape = node.merge->build(shapes);
+        } catch (const Error& e) {
+          fail(what, ": ", label, " (", type, "): ", e.what());
+        }
+        check_plausible(node.shape, what, label + " (" + type + ") output shape");
+      }
+      contents.nodes.push_back(std::move(node));
+    }
+    const auto output = in.read<std::uint32_t>("output node");
+    if (output == 0 || output > node_count)
+      fail(what, ": output node ", output, " is not a node of the graph (1 to ", node_count, ")");
+    contents.output = int(output);
+  }
+  contents.optimizer = read_optimizer<T>(in, file, params);
+  contents.metadata = in.read_string("metadata", 1 << 20);
+  check_end(in);
   return contents;
 }
 

@@ -32,6 +32,7 @@
 #include "minidnn/core/aligned_vector.hpp"
 #include "minidnn/core/parallel.hpp"
 #include "minidnn/model/model_file.hpp"
+#include "minidnn/model/summary_table.hpp"
 #include "minidnn/layers/layer.hpp"
 #include "minidnn/layers/softmax.hpp"
 #include "minidnn/losses/categorical_crossentropy.hpp"
@@ -113,31 +114,21 @@ class Sequential {
   /// A Keras-style table: each layer, its output shape (H x W x C for images) and parameters.
   std::string summary() {
     require_built();
-    std::ostringstream out;
-    const std::string rule(78, '_'), double_rule(78, '=');
-    out << "Model: Sequential, input " << format_shape(input_shape_) << "\n" << rule << "\n";
-    // Indices right-aligned to the widest, so the type column starts in one place for any
-    // number of layers; the column widens for long type names.
+    // Indices right-aligned to the widest, so the type names start in one column.
     const std::size_t index_width = std::to_string(layers_.size() - 1).size();
-    std::size_t name_width = 28;
-    for (auto& l : layers_) name_width = std::max(name_width, index_width + l->type().size() + 4);
-    out << std::left << std::setw(int(name_width)) << " Layer (type)" << std::setw(18) << "Output shape"
-        << std::setw(12) << "Param #" << "Configuration\n" << double_rule << "\n";
+    std::vector<std::vector<std::string>> rows = {{" Layer (type)", "Output shape", "Param #", "Configuration"}};
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       auto& l = *layers_[i];
       std::string index = std::to_string(i);
       index.insert(0, index_width - index.size(), ' ');
-      out << std::left << std::setw(int(name_width)) << (" " + index + " " + l.type())
-          << std::setw(18) << format_shape(l.output_shape()) << std::setw(12)
-          << with_commas(l.parameter_count()) << l.describe() << "\n";
+      rows.push_back({" " + index + " " + l.type(), summary::format_shape(l.output_shape()),
+                      summary::with_commas(l.parameter_count()), l.describe()});
     }
     std::size_t non_trainable = 0;
     for (auto& layer : layers_)
       for (auto* p : layer->non_trainable_parameters()) non_trainable += p->size();
-    out << double_rule << "\nTotal params: " << with_commas(parameter_count() + non_trainable) << "\n";
-    out << "Trainable params: " << with_commas(parameter_count()) << "\n";
-    out << "Non-trainable params: " << with_commas(non_trainable) << "\n";
-    return out.str();
+    return summary::table("Model: Sequential, input " + summary::format_shape(input_shape_), rows, parameter_count(),
+                          non_trainable);
   }
 
   /// Sets the optimizer (copied), needed before training, and the training loss's options (label
@@ -323,19 +314,6 @@ class Sequential {
       std::copy(x.sample(begin), x.sample(begin) + count * x.sample_size(), batch_x_.data());
       f(begin, batch_x_);
     }
-  }
-
-  static std::string format_shape(const Shape& s) {
-    if (s.rank() == 3) return std::to_string(s[1]) + "x" + std::to_string(s[2]) + "x" + std::to_string(s[0]);
-    return std::to_string(s.size());
-  }
-  static std::string with_commas(std::size_t n) {
-    std::string digits = std::to_string(n), out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-      if (i && (digits.size() - i) % 3 == 0) out += ',';
-      out += digits[i];
-    }
-    return out;
   }
 
   std::vector<std::unique_ptr<Layer<T>>> layers_;
