@@ -256,4 +256,19 @@ TEST_CASE("Callbacks work on a functional Model: EarlyStopping restores its movi
   REQUIRE(net.non_trainable_parameters().size() == 2);  // moving mean and variance
   CHECK(all_weights() == after[stop.best_epoch()]);
   if (stop.stopped_epoch() >= 0) CHECK(int(h_fit.epochs.size()) == stop.stopped_epoch() + 1);
+
+  // ModelCheckpoint on a graph: the file loads back with Model::load and holds the last epoch's
+  // weights, moving statistics included.
+  const std::filesystem::path dir = test::scratch_dir("model_checkpoint_graph");
+  ModelCheckpoint<float> last(dir / "graph.mdnn", "loss", /*save_best_only=*/false);
+  options.callbacks = {&last};
+  options.epochs = 2;
+  options.on_epoch_end = nullptr;
+  net.fit(x, y, options);
+  CHECK(last.saves() == 2);
+  Model<float> loaded = Model<float>::load(dir / "graph.mdnn");
+  std::vector<std::vector<float>> loaded_weights;
+  for (auto* p : loaded.parameters()) loaded_weights.emplace_back(p->value.begin(), p->value.end());
+  for (auto* p : loaded.non_trainable_parameters()) loaded_weights.emplace_back(p->value.begin(), p->value.end());
+  CHECK(loaded_weights == all_weights());
 }
