@@ -5,7 +5,7 @@
 /// learning-rate schedule (per epoch or per batch), validation (given, or split off the data),
 /// callbacks (model/callbacks.hpp) and per-batch/per-epoch hooks, resumption at
 /// (initial_epoch, initial_batch). The model supplies train_on_batch, evaluate, optimizer() and
-/// parameters(); callbacks also use non_trainable_parameters() and save() where it has them.
+/// parameters(); callbacks also use non_trainable_parameters() and save().
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <numeric>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -27,16 +26,6 @@ namespace minidnn {
 
 namespace fit_detail {
 
-template <typename M, typename = void>
-struct has_non_trainable : std::false_type {};
-template <typename M>
-struct has_non_trainable<M, std::void_t<decltype(std::declval<M&>().non_trainable_parameters())>> : std::true_type {};
-template <typename M, typename = void>
-struct has_save : std::false_type {};
-template <typename M>
-struct has_save<M, std::void_t<decltype(std::declval<M&>().save(std::declval<const std::filesystem::path&>(), true,
-                                                                 std::string()))>> : std::true_type {};
-
 // The model as callbacks see it.
 template <typename Model, typename T>
 class CallbackView : public TrainingModel<T> {
@@ -44,14 +33,12 @@ class CallbackView : public TrainingModel<T> {
   explicit CallbackView(Model& model) : model_(model) {}
   std::vector<Parameter<T>*> weights() override {
     std::vector<Parameter<T>*> all = model_.parameters();
-    if constexpr (has_non_trainable<Model>::value)
-      for (auto* p : model_.non_trainable_parameters()) all.push_back(p);
+    for (auto* p : model_.non_trainable_parameters()) all.push_back(p);
     return all;
   }
   Optimizer<T>* optimizer() override { return model_.optimizer(); }
   void save(const std::filesystem::path& path, bool with_optimizer) override {
-    if constexpr (has_save<Model>::value) model_.save(path, with_optimizer, std::string());
-    else fail("ModelCheckpoint: this model type cannot be saved yet");
+    model_.save(path, with_optimizer, std::string());
   }
 
  private:
