@@ -89,7 +89,10 @@ TEST_CASE("step_learning_rate sets the rate before every batch, counted over the
   const History h = model.fit(x, y, options);
   REQUIRE(seen.size() == 12);
   for (int s = 0; s < 12; ++s) CHECK(seen[s] == schedule(s));
-  CHECK(h.epochs[1].learning_rate == schedule(7));
+  // The epoch's rate is the one its last batch (step 7) ran with. Compared with what the optimizer
+  // held then, not with a second call of schedule: under -march=native GCC contracts each inlined
+  // call site to FMA on its own, and two sites can differ in the last bit.
+  CHECK(h.epochs[1].learning_rate == seen[7]);
   // Resumed mid-run: the same rates from where it left off.
   seen.clear();
   options.initial_epoch = 2;
