@@ -79,6 +79,16 @@ inline void check_monitor(const char* who, const std::string& monitor, const Tra
     fail(who, ": monitors ", monitor, " but fit has no validation data (give validation_x/y or validation_split)");
 }
 
+// Whether `current` beats `best` by more than min_delta, in the monitored figure's direction.
+inline bool improves(bool higher_is_better, double current, double best, double min_delta = 0.0) {
+  return higher_is_better ? current - min_delta > best : current + min_delta < best;
+}
+
+// The starting "best" that any first epoch improves on.
+inline double worst(bool higher_is_better) {
+  return higher_is_better ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+}
+
 inline double monitored(const EpochLogs& logs, const std::string& monitor) {
   if (monitor == "loss") return logs.loss;
   if (monitor == "accuracy") return logs.accuracy;
@@ -134,7 +144,7 @@ class EarlyStopping : public Callback<T> {
   bool on_epoch_end(const EpochLogs& logs, TrainingModel<T>& model) override {
     const double current = callback_detail::monitored(logs, monitor_);
     ++wait_;
-    if (higher_ ? current - min_delta_ > best_ : current + min_delta_ < best_) {
+    if (callback_detail::improves(higher_, current, best_, min_delta_)) {
       best_ = current;
       best_epoch_ = logs.epoch;
       wait_ = 0;
@@ -175,7 +185,7 @@ class EarlyStopping : public Callback<T> {
  private:
   void reset() {
     wait_ = 0;
-    best_ = higher_ ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    best_ = callback_detail::worst(higher_);
     best_epoch_ = stopped_epoch_ = -1;
     best_weights_.clear();
   }
@@ -215,7 +225,7 @@ class ModelCheckpoint : public Callback<T> {
 
   bool on_epoch_end(const EpochLogs& logs, TrainingModel<T>& model) override {
     const double current = callback_detail::monitored(logs, monitor_);
-    const bool improved = higher_ ? current > best_ : current < best_;
+    const bool improved = callback_detail::improves(higher_, current, best_);
     if (best_only_ && !improved) return true;
     if (improved) best_ = current;
     std::string path = path_.string();
@@ -234,7 +244,7 @@ class ModelCheckpoint : public Callback<T> {
 
  private:
   void reset() {
-    best_ = higher_ ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    best_ = callback_detail::worst(higher_);
   }
 
   std::filesystem::path path_;
@@ -274,7 +284,7 @@ class ReduceLROnPlateau : public Callback<T> {
       --cooldown_counter_;
       wait_ = 0;
     }
-    if (higher_ ? current - min_delta_ > best_ : current + min_delta_ < best_) {
+    if (callback_detail::improves(higher_, current, best_, min_delta_)) {
       best_ = current;
       wait_ = 0;
     } else if (cooldown_counter_ == 0 && ++wait_ >= patience_) {
@@ -303,7 +313,7 @@ class ReduceLROnPlateau : public Callback<T> {
  private:
   void reset() {
     wait_ = cooldown_counter_ = 0;
-    best_ = higher_ ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    best_ = callback_detail::worst(higher_);
   }
 
   std::string monitor_;
