@@ -1,8 +1,12 @@
 #!/usr/bin/python3
-"""PyTorch reference speed for the seed model (the Keras FER2013 tutorial CNN).
+"""PyTorch reference speed for the seed model (the Keras FER2013 tutorial CNN), mini-Xception and
+the VGG-style network with BatchNorm.
 
-Same network, loss and optimizer as include/minidnn/models/fer_tutorial.hpp, configured as fast
-as PyTorch goes on this machine's CPU:
+Same network, loss and optimizer as include/minidnn/models/fer_tutorial.hpp (--model seed, the
+default), models/mini_xception.hpp (--model mini_xception, 48x48) or models/vgg_bn.hpp
+(--model vgg_bn, 44x44; both from tests/fixtures/torch_models.py, the fixture script's
+definitions, with PyTorch's own symmetric max-pool padding in mini-Xception instead of a padded
+copy for Keras's 'same'), configured as fast as PyTorch goes on this machine's CPU:
 
   * torch.set_num_threads(N) (--threads, else $MINIDNN_THREADS, else 2), one inter-op thread;
   * model and inputs in torch.channels_last (oneDNN's preferred layout for convolutions);
@@ -24,7 +28,7 @@ Modes (--mode, default all):
 Each mode warms up, then times single iterations until --min-time seconds and --min-iters
 iterations have passed, and prints one JSON line:
 
-  {"impl": "pytorch", "mode": "train", "batch": 256, "threads": 2, "iterations": 12,
+  {"impl": "pytorch", "model": "seed", "mode": "train", "batch": 256, "threads": 2, "iterations": 12,
    "ms_per_batch": 291.3, "images_per_s": 878.8, ...}
 
 ms_per_batch is the median iteration; images_per_s = batch / median. --profile prints, instead,
@@ -45,6 +49,7 @@ JEMALLOC_CONF = "thp:always,metadata_thp:auto,dirty_decay_ms:-1,muzzy_decay_ms:-
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=["seed", "mini_xception", "vgg_bn"], default="seed")
     p.add_argument("--mode", choices=["train", "infer", "latency", "all"], default="all")
     p.add_argument("--threads", type=int, default=int(os.environ.get("MINIDNN_THREADS", "2")))
     p.add_argument("--batch", type=int, default=256)
@@ -83,6 +88,17 @@ def seed_model(nn):
         nn.Linear(1024, 7))
 
 
+def build_model(name, nn):
+    """The network without its final softmax (the loss applies it), and its input side."""
+    if name == "seed":
+        return seed_model(nn), 48
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
+    import torch_models
+    if name == "mini_xception":
+        return torch_models.mini_xception(keras_pool=False)[:-1], 48
+    return torch_models.vgg_bn()[:-1], 44
+
+
 def time_iterations(step, warmup, min_time, min_iters):
     for _ in range(warmup):
         step()
@@ -99,6 +115,7 @@ def report(mode, batch, threads, times, args):
     median = statistics.median(times)
     line = {
         "impl": "pytorch",
+        "model": args.model,
         "mode": mode,
         "batch": batch,
         "threads": threads,
@@ -122,12 +139,13 @@ def main():
     torch.manual_seed(1)
     torch.set_num_interop_threads(1)
     fmt = torch.channels_last if args.memory_format == "channels_last" else torch.contiguous_format
-    model = seed_model(nn).to(memory_format=fmt)
+    net, side = build_model(args.model, nn)
+    model = net.to(memory_format=fmt)
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
 
     def inputs(batch):
-        x = torch.rand(batch, 1, 48, 48).contiguous(memory_format=fmt)
+        x = torch.rand(batch, 1, side, side).contiguous(memory_format=fmt)
         y = torch.arange(batch) % 7
         return x, y
 

@@ -1,15 +1,18 @@
 // seed_model_speed: minidnn's side of the side-by-side speed comparison with PyTorch
 // (bench/pytorch_seed_model.py prints the same JSON lines; scripts/compare_speed.sh runs both).
 //
-//   seed_model_speed [--mode train|infer|latency|all] [--threads N] [--batch 256]
-//                    [--min-time 3] [--min-iters 5] [--warmup 3] [--layers]
+//   seed_model_speed [--model seed|mini_xception|vgg_bn] [--mode train|infer|latency|all]
+//                    [--threads N] [--batch 256] [--min-time 3] [--min-iters 5] [--warmup 3] [--layers]
 //
+// Models: seed = models/fer_tutorial.hpp (48x48, a Sequential), mini_xception =
+// models/mini_xception.hpp (48x48), vgg_bn = models/vgg_bn.hpp (44x44), both functional Models.
 // Modes: train = forward + backward + Adam at --batch; infer = forward (with softmax) at --batch;
 // latency = one image on ONE thread. Each mode warms up, then times single iterations until
 // --min-time seconds and --min-iters iterations have passed and prints one JSON line with the
 // median. --layers prints instead where a training step and an inference batch spend their time,
 // layer by layer, as markdown tables. Threads: --threads, else $MINIDNN_THREADS, else
 // $OMP_NUM_THREADS, else 2. No allocator tricks: minidnn reuses its buffers between steps.
+// --layers is for the seed model only.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +25,8 @@
 
 #include "bench_support.hpp"
 #include "minidnn/models/fer_tutorial.hpp"
+#include "minidnn/models/mini_xception.hpp"
+#include "minidnn/models/vgg_bn.hpp"
 
 using namespace minidnn;
 
@@ -30,6 +35,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Options {
+  std::string model = "seed";
   std::string mode = "all";
   int threads = 2;
   int batch = 256;
@@ -53,7 +59,8 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) fail("seed_model_speed: ", a, " needs a value");
       return argv[++i];
     };
-    if (a == "--mode") o.mode = value();
+    if (a == "--model") o.model = value();
+    else if (a == "--mode") o.mode = value();
     else if (a == "--threads") o.threads = std::stoi(value());
     else if (a == "--batch") o.batch = std::stoi(value());
     else if (a == "--min-time") o.min_time = std::stod(value());
@@ -61,8 +68,9 @@ Options parse(int argc, char** argv) {
     else if (a == "--warmup") o.warmup = std::stoi(value());
     else if (a == "--layers") o.layers = true;
     else if (a == "-h" || a == "--help") {
-      std::cout << "usage: seed_model_speed [--mode train|infer|latency|all] [--threads N] [--batch 256]\n"
-                   "                        [--min-time S] [--min-iters K] [--warmup W] [--layers]\n";
+      std::cout << "usage: seed_model_speed [--model seed|mini_xception|vgg_bn] [--mode train|infer|latency|all]\n"
+                   "                        [--threads N] [--batch 256] [--min-time S] [--min-iters K] [--warmup W]\n"
+                   "                        [--layers]\n";
       std::exit(0);
     } else {
       fail("seed_model_speed: unknown argument ", a);
@@ -70,13 +78,16 @@ Options parse(int argc, char** argv) {
   }
   if (o.mode != "train" && o.mode != "infer" && o.mode != "latency" && o.mode != "all")
     fail("seed_model_speed: --mode must be train, infer, latency or all, got ", o.mode);
+  if (o.model != "seed" && o.model != "mini_xception" && o.model != "vgg_bn")
+    fail("seed_model_speed: --model must be seed, mini_xception or vgg_bn, got ", o.model);
+  if (o.layers && o.model != "seed") fail("seed_model_speed: --layers is for --model seed only");
   if (o.threads < 1 || o.batch < 1 || o.min_iters < 1 || o.warmup < 0)
     fail("seed_model_speed: --threads, --batch, --min-iters must be >= 1 and --warmup >= 0");
   return o;
 }
 
-Tensor<float> random_faces(int batch) {
-  Tensor<float> x(batch, Shape{1, 48, 48});
+Tensor<float> random_faces(int batch, int side = 48) {
+  Tensor<float> x(batch, Shape{1, side, side});
   Rng rng(1);
   for (auto& v : x) v = static_cast<float>(rng.uniform());
   return x;
@@ -111,13 +122,14 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-void report(const std::string& mode, int batch, int threads, const std::vector<double>& times) {
+void report(const std::string& model, const std::string& mode, int batch, int threads,
+            const std::vector<double>& times) {
   const double med = median(times);
   const double fastest = *std::min_element(times.begin(), times.end());
   std::printf(
-      "{\"impl\": \"minidnn\", \"mode\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %zu, "
+      "{\"impl\": \"minidnn\", \"model\": \"%s\", \"mode\": \"%s\", \"batch\": %d, \"threads\": %d, \"iterations\": %zu, "
       "\"ms_per_batch\": %.4f, \"ms_min\": %.4f, \"images_per_s\": %.2f, \"isa\": \"%s\"}\n",
-      mode.c_str(), batch, threads, times.size(), med * 1e3, fastest * 1e3, batch / med,
+      model.c_str(), mode.c_str(), batch, threads, times.size(), med * 1e3, fastest * 1e3, batch / med,
       cpu::isa_name(cpu::active_isa()));
   std::fflush(stdout);
 }
@@ -210,6 +222,18 @@ void layer_breakdown(const Options& o) {
   std::printf("\nInference (forward only, batch %d): %.1f ms per batch\n", o.batch, infer_total * ms);
 }
 
+// One mode of a Sequential or a functional Model: train = train_on_batch with Adam, else forward.
+template <typename Net>
+std::vector<double> time_mode(Net& model, const std::string& mode, const Tensor<float>& x, const Options& o) {
+  if (mode == "train") {
+    model.compile(Adam<float>(1e-3, 0.9, 0.999, 1e-7));
+    const auto labels = cyclic_labels(x.batch());
+    return time_iterations([&] { model.train_on_batch(x, labels); }, o.warmup, o.min_time, o.min_iters);
+  }
+  const int warmup = mode == "infer" ? o.warmup : std::max(o.warmup, 20);
+  return time_iterations([&] { model.forward(x); }, warmup, o.min_time, o.min_iters);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -224,18 +248,18 @@ int main(int argc, char** argv) try {
     const int threads = mode == "latency" ? 1 : o.threads;
     const int batch = mode == "latency" ? 1 : o.batch;
     set_num_threads(threads);
-    auto model = models::fer_tutorial_model<float>(1);
-    const auto x = random_faces(batch);
     std::vector<double> times;
-    if (mode == "train") {
-      model.compile(Adam<float>(1e-3, 0.9, 0.999, 1e-7));
-      const auto labels = cyclic_labels(batch);
-      times = time_iterations([&] { model.train_on_batch(x, labels); }, o.warmup, o.min_time, o.min_iters);
+    if (o.model == "seed") {
+      auto model = models::fer_tutorial_model<float>(1);
+      times = time_mode(model, mode, random_faces(batch), o);
+    } else if (o.model == "mini_xception") {
+      auto model = models::mini_xception_model<float>(1);
+      times = time_mode(model, mode, random_faces(batch), o);
     } else {
-      const int warmup = mode == "infer" ? o.warmup : std::max(o.warmup, 20);
-      times = time_iterations([&] { model.forward(x); }, warmup, o.min_time, o.min_iters);
+      auto model = models::vgg_bn_model<float>(1);
+      times = time_mode(model, mode, random_faces(batch, 44), o);
     }
-    report(mode, batch, threads, times);
+    report(o.model, mode, batch, threads, times);
   }
   return 0;
 } catch (const std::exception& e) {

@@ -1,29 +1,32 @@
 #!/usr/bin/env bash
-# Side-by-side speed of the seed model: minidnn (bench/seed_model_speed.cpp) against PyTorch
+# Side-by-side speed of the seed model (or of $MODEL: mini_xception, vgg_bn): minidnn (bench/seed_model_speed.cpp) against PyTorch
 # (bench/pytorch_seed_model.py) on the same cores, run ALTERNATELY so that a noisy machine slows
 # both alike: each round runs both for each mode, the order flipping every round. Prints the
 # medians over the rounds and their ratio as a markdown table, plus each training run's peak
 # resident memory (/usr/bin/time -v).
 #
 #   scripts/compare_speed.sh                 # 5 rounds, 2 threads, batch 256
+#   MODEL=mini_xception scripts/compare_speed.sh   # or MODEL=vgg_bn (results: out/compare_speed_$MODEL)
 #   ROUNDS=3 THREADS=2 MIN_TIME=3 scripts/compare_speed.sh
 #   TABLE_ONLY=1 scripts/compare_speed.sh    # only re-print the table of the last run's results
 #
 # Modes: training step (forward + backward + Adam) and inference at batch $BATCH on $THREADS
 # threads; one-image latency on 1 thread. minidnn runs in a plain environment with
 # OMP_NUM_THREADS; PyTorch runs as fast as it goes here: torch.set_num_threads, channels_last,
-# and Debian's jemalloc preloaded (see bench/pytorch_seed_model.py for why).
+# Debian's jemalloc preloaded (see bench/pytorch_seed_model.py for why) and OPENBLAS_CORETYPE=SkylakeX
+# for its dense layers (the environment's Haswell setting halves OpenBLAS here).
 # Needs: cmake, g++, Google Benchmark headers (libbenchmark-dev), python3-torch, libjemalloc2,
 # time (Debian packages). Raw results go to $OUT_DIR (default out/compare_speed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+MODEL=${MODEL:-seed}
 ROUNDS=${ROUNDS:-5}
 THREADS=${THREADS:-2}
 BATCH=${BATCH:-256}
 MIN_TIME=${MIN_TIME:-3}
 BUILD_DIR=${BUILD_DIR:-build-bench}
-OUT_DIR=${OUT_DIR:-out/compare_speed}
+if [[ $MODEL == seed ]]; then OUT_DIR=${OUT_DIR:-out/compare_speed}; else OUT_DIR=${OUT_DIR:-out/compare_speed_$MODEL}; fi
 PYTHON=${PYTHON:-/usr/bin/python3}
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 JEMALLOC_CONF=thp:always,metadata_thp:auto,dirty_decay_ms:-1,muzzy_decay_ms:-1
@@ -48,6 +51,7 @@ results=$OUT_DIR/results.jsonl
 : >"$results"
 {
   echo "date: $(date -u +%FT%TZ)"
+  echo "model: $MODEL"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -55,11 +59,11 @@ results=$OUT_DIR/results.jsonl
 
 run_ours() {  # mode rss_file
   env OMP_NUM_THREADS="$THREADS" /usr/bin/time -v -o "$2" \
-    "$OURS" --mode "$1" --threads "$THREADS" --batch "$BATCH" --min-time "$MIN_TIME"
+    "$OURS" --model "$MODEL" --mode "$1" --threads "$THREADS" --batch "$BATCH" --min-time "$MIN_TIME"
 }
 run_torch() {  # mode rss_file
-  env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" /usr/bin/time -v -o "$2" \
-    "$PYTHON" bench/pytorch_seed_model.py --mode "$1" --threads "$THREADS" --batch "$BATCH" --min-time "$MIN_TIME"
+  env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" OPENBLAS_CORETYPE=SkylakeX /usr/bin/time -v -o "$2" \
+    "$PYTHON" bench/pytorch_seed_model.py --model "$MODEL" --mode "$1" --threads "$THREADS" --batch "$BATCH" --min-time "$MIN_TIME"
 }
 peak_rss_kb() { sed -n 's/.*Maximum resident set size (kbytes): *//p' "$1"; }
 
