@@ -217,6 +217,48 @@ TEST_CASE("MaxPool2D same padding follows Keras: ceil(in / stride) outputs, the 
   CHECK(MaxPool2D<float>(3, 2, Padding::same).build(Shape{8, 48, 48}, rng) == Shape{8, 24, 24});
 }
 
+// The float path (the vector kernel for the inner windows, the clipped loop for the border) at
+// mini-Xception's pool shapes and odd ones: values against the direct loop, and the gradient
+// routed to each window's first maximum, found by a direct loop too.
+TEST_CASE("MaxPool2D<float> same padding: inner windows on the vector kernel, border clipped", "[maxpool]") {
+  struct Case { Size2 pool, stride; int c, h, w; };
+  for (const Case k : {Case{3, 2, 2, 44, 44}, Case{3, 2, 3, 22, 22}, Case{3, 2, 2, 11, 11}, Case{3, 2, 2, 6, 6},
+                       Case{3, 2, 2, 45, 37}, Case{Size2(3, 2), Size2(1, 2), 2, 9, 40}, Case{5, 1, 1, 3, 3},
+                       Case{2, 2, 1, 33, 33}}) {
+    MaxPool2D<float> pool(k.pool, k.stride, Padding::same);
+    Rng rng(6);
+    const Shape out = pool.build(Shape{k.c, k.h, k.w}, rng);
+    Tensor<float> x(2, pool.input_shape()), y;
+    Tensor<double> xd(2, pool.input_shape());
+    for (std::size_t i = 0; i < x.size(); ++i) xd[i] = x[i] = float(rng.uniform()) - 2.0f;  // all negative
+    pool.forward(x, y, Mode::train);
+    const auto expected = same_pool_reference(xd, k.pool, k.stride);
+    REQUIRE(y.size() == expected.size());
+    for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == float(expected[i]));
+    Tensor<float> dy(2, out), dx;
+    for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = float(i % 13) + 1.0f;
+    pool.backward(x, y, dy, &dx);
+    std::vector<float> dx_expected(x.size(), 0.0f);
+    const int oh = out.height(), ow = out.width();
+    const int top = std::max((oh - 1) * k.stride.h + k.pool.h - k.h, 0) / 2;
+    const int left = std::max((ow - 1) * k.stride.w + k.pool.w - k.w, 0) / 2;
+    for (int p = 0; p < 2 * k.c; ++p)
+      for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox) {
+          int best = -1;
+          for (int i = 0; i < k.pool.h; ++i)
+            for (int j = 0; j < k.pool.w; ++j) {
+              const int r = oy * k.stride.h - top + i, col = ox * k.stride.w - left + j;
+              if (r < 0 || r >= k.h || col < 0 || col >= k.w) continue;
+              const int at = p * k.h * k.w + r * k.w + col;
+              if (best < 0 || x[at] > x[best]) best = at;
+            }
+          dx_expected[best] += dy[(p * oh + oy) * ow + ox];
+        }
+    for (std::size_t i = 0; i < dx.size(); ++i) REQUIRE(dx[i] == dx_expected[i]);
+  }
+}
+
 TEST_CASE("MaxPool2D same-padding gradients match finite differences", "[maxpool][gradient]") {
   MaxPool2D<double> pool(3, 2, Padding::same);
   Rng rng(3);

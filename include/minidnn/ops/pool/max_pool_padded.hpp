@@ -2,10 +2,44 @@
 /// \file
 /// Max pooling of one plane with padding (Keras's padding="same"): windows that hang over the
 /// border see only the inputs inside it, as if the padding held -infinity.
+///
+/// The windows wholly inside the plane (all but a border row or column of outputs for Keras's
+/// 3x3 / stride-2 pools) go to the vector kernel of ops/pool/max_pool.hpp one output row at a
+/// time; only the border windows take the clipped scalar loop.
 #include <algorithm>
 #include <cstdint>
 
+#include "minidnn/ops/pool/max_pool.hpp"
+
 namespace minidnn {
+
+namespace detail {
+
+/// One clipped window: output (oy, ox) of the padded pool, and its winner unless null.
+template <typename T>
+void max_pool_window_padded(const T* x, T* y, std::int32_t* winner, int ih, int iw, int ow, int ph, int pw, int sh,
+                            int sw, int pad_top, int pad_left, int oy, int ox) {
+  const int y0 = std::max(oy * sh - pad_top, 0), y1 = std::min(oy * sh - pad_top + ph, ih);
+  const int x0 = std::max(ox * sw - pad_left, 0), x1 = std::min(ox * sw - pad_left + pw, iw);
+  int best_at = y0 * iw + x0;
+  T best = x[best_at];
+  for (int r = y0; r < y1; ++r)
+    for (int c = x0; c < x1; ++c) {
+      const T v = x[r * iw + c];
+      if (v > best || (v != v && best == best)) best = v, best_at = r * iw + c;
+    }
+  y[oy * ow + ox] = best;
+  if (winner) winner[oy * ow + ox] = best_at;
+}
+
+/// Outputs [lo, hi) along one axis whose window [o*stride - pad, o*stride - pad + pool) lies in [0, in).
+inline void unclipped_outputs(int out, int stride, int pad, int pool, int in, int& lo, int& hi) {
+  lo = std::min((pad + stride - 1) / stride, out);
+  hi = in - pool + pad < 0 ? 0 : std::min(out, (in - pool + pad) / stride + 1);
+  if (hi < lo) hi = lo;
+}
+
+}  // namespace detail
 
 /// y (oh x ow) = the maximum of each (ph x pw) window of plane x (ih x iw) at strides (sh, sw),
 /// windows starting at (-pad_top, -pad_left); winner (unless null) = the plane index of each
@@ -14,20 +48,25 @@ namespace minidnn {
 template <typename T>
 void max_pool_plane_padded(const T* x, T* y, std::int32_t* winner, int ih, int iw, int oh, int ow, int ph, int pw,
                            int sh, int sw, int pad_top, int pad_left) {
+  int oy0, oy1, ox0, ox1;
+  detail::unclipped_outputs(oh, sh, pad_top, ph, ih, oy0, oy1);
+  detail::unclipped_outputs(ow, sw, pad_left, pw, iw, ox0, ox1);
+  auto clipped = [&](int oy, int ox) {
+    detail::max_pool_window_padded(x, y, winner, ih, iw, ow, ph, pw, sh, sw, pad_top, pad_left, oy, ox);
+  };
   for (int oy = 0; oy < oh; ++oy) {
-    const int y0 = std::max(oy * sh - pad_top, 0), y1 = std::min(oy * sh - pad_top + ph, ih);
-    for (int ox = 0; ox < ow; ++ox) {
-      const int x0 = std::max(ox * sw - pad_left, 0), x1 = std::min(ox * sw - pad_left + pw, iw);
-      int best_at = y0 * iw + x0;
-      T best = x[best_at];
-      for (int r = y0; r < y1; ++r)
-        for (int c = x0; c < x1; ++c) {
-          const T v = x[r * iw + c];
-          if (v > best || (v != v && best == best)) best = v, best_at = r * iw + c;
-        }
-      y[oy * ow + ox] = best;
-      if (winner) winner[oy * ow + ox] = best_at;
+    if (oy < oy0 || oy >= oy1 || ox0 == ox1) {
+      for (int ox = 0; ox < ow; ++ox) clipped(oy, ox);
+      continue;
     }
+    for (int ox = 0; ox < ox0; ++ox) clipped(oy, ox);
+    for (int ox = ox1; ox < ow; ++ox) clipped(oy, ox);
+    // The inner windows: an unpadded pool of one output row from the window's first input.
+    const int base = (oy * sh - pad_top) * iw + ox0 * sw - pad_left;
+    std::int32_t* row_winner = winner ? winner + oy * ow + ox0 : nullptr;
+    max_pool_plane(x + base, y + oy * ow + ox0, row_winner, iw, 1, ox1 - ox0, ph, pw, sh, sw);
+    if (row_winner)
+      for (int k = 0; k < ox1 - ox0; ++k) row_winner[k] += base;
   }
 }
 
