@@ -11,16 +11,20 @@
 ///              dbias[cM+m] = sum_{n,oy,ox} dy[n, cM+m, oy, ox]
 ///              dx[n, c, iy, ix] = sum_{m,ky,kx} kernel[c,m,ky,kx] * dy[n, cM+m, oy, ox]
 ///
-/// The inner loop runs along an output row over the columns whose input is inside the image (the
-/// bounds are worked out per kernel column, not tested per element), so it is a plain
-/// multiply-add over contiguous values at stride 1 that the compiler vectorizes. Depthwise
-/// convolution does ~kh*kw flops per value it reads: it is bound by memory, not arithmetic.
+/// The reference loops (detail::*_scalar) run along an output row over the columns whose input is
+/// inside the image (the bounds are worked out per kernel column, not tested per element).
+/// Depthwise convolution does ~kh*kw flops per value it reads: it is bound by memory, not
+/// arithmetic, so the float forward at stride 1 (ops/conv/depthwise-inl.hpp, per instruction set)
+/// keeps a vector of outputs in a register through all kh*kw taps and stores it once, instead of
+/// the reference's kh*kw read-modify-write passes over the output row.
 /// The functions here work on one plane; the layer (layers/depthwise_conv2d.hpp) runs them over
 /// the batch with OpenMP.
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 #include "minidnn/core/error.hpp"
+#include "minidnn/cpu/simd.hpp"
 
 namespace minidnn::ops {
 
@@ -55,10 +59,10 @@ inline void inside_range(int out, int stride, int offset, int in, int& lo, int& 
 }
 }  // namespace detail
 
-/// One output plane y (OH, OW) of output channel c*M + m, from input plane x (H, W) of channel c
-/// and that output channel's kernel (kh, kw).
+namespace detail {
+/// The reference forward of one plane (see depthwise_plane_forward).
 template <typename T>
-void depthwise_plane_forward(const DepthwiseGeometry& g, const T* x, const T* kernel, T bias, T* y) {
+void depthwise_plane_forward_scalar(const DepthwiseGeometry& g, const T* x, const T* kernel, T bias, T* y) {
   for (int oy = 0; oy < g.out_h; ++oy) {
     T* yrow = y + std::ptrdiff_t(oy) * g.out_w;
     for (int ox = 0; ox < g.out_w; ++ox) yrow[ox] = bias;
@@ -80,6 +84,20 @@ void depthwise_plane_forward(const DepthwiseGeometry& g, const T* x, const T* ke
       }
     }
   }
+}
+}  // namespace detail
+}  // namespace minidnn::ops
+
+#define MINIDNN_PER_ISA_FILE "minidnn/ops/conv/depthwise-inl.hpp"
+#include "minidnn/cpu/for_each_isa.hpp"
+
+namespace minidnn::ops {
+
+/// One output plane y (OH, OW) of output channel c*M + m, from input plane x (H, W) of channel c
+/// and that output channel's kernel (kh, kw).
+template <typename T>
+void depthwise_plane_forward(const DepthwiseGeometry& g, const T* x, const T* kernel, T bias, T* y) {
+  MINIDNN_DISPATCH(depthwise_plane_forward<T>(g, x, kernel, bias, y));
 }
 
 /// One output plane's backward: ADDS its contributions to dkernel (kh, kw), to *dbias (unless
