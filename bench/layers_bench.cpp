@@ -1,6 +1,11 @@
 // Every layer of the seed model (include/minidnn/models/fer_tutorial.hpp) alone, forward and
 // backward, at batch 256 with the input shape it has in the model; plus im2col / col2im at the
 // five convolutions' shapes and the Adam step over the model's 1.49 M parameters.
+// And BatchNormalization, DepthwiseConv2D and SeparableConv2D at the shapes they have in
+// mini-Xception (models/mini_xception.hpp, "xception/...") and BatchNormalization at those of the
+// VGG-style network (models/vgg_bn.hpp, "vgg/..."; it has no depthwise layers); BatchNormalization
+// forward in training mode (batch statistics). bench/pytorch_layers.py times the same layers in
+// PyTorch and scripts/compare_layer_speed.sh runs both, alternately.
 //
 // Counters (rates, printed as GFLOP=x/s): GFLOP/s for Conv2D and Dense (2 x multiply-accumulates; a backward is dW + dx, twice
 // the forward, except conv1 which, as the model's first layer, computes no dx), GB/s for the
@@ -15,9 +20,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "bench_support.hpp"
+#include "minidnn/layers/batch_normalization.hpp"
+#include "minidnn/layers/depthwise_conv2d.hpp"
+#include "minidnn/layers/separable_conv2d.hpp"
 #include "minidnn/models/fer_tutorial.hpp"
 #include "minidnn/sequential.hpp"
 
@@ -119,6 +129,34 @@ std::vector<LayerCase> seed_model_layers() {
   };
 }
 
+// The BatchNormalization, DepthwiseConv2D (3x3, same, no bias) and SeparableConv2D (3x3, same, no
+// bias) layers of mini-Xception and the VGG-style network, each distinct shape once, named
+// "<model>/<layer>_<channels>x<height>x<width>" (separable: "..._to<filters>").
+std::vector<LayerCase> batch_norm_model_layers() {
+  std::vector<LayerCase> cases;
+  auto name = [](const std::string& model, const std::string& layer, int c, int side) {
+    return model + "/" + layer + "_" + std::to_string(c) + "x" + std::to_string(side) + "x" + std::to_string(side);
+  };
+  auto bn = [&](const std::string& model, int c, int side) {
+    cases.push_back({name(model, "bn", c, side), [] { return std::make_unique<BatchNormalization<float>>(); },
+                     Shape{c, side, side}});
+  };
+  for (auto [c, side] : {std::pair{8, 46}, {16, 44}, {32, 22}, {64, 11}, {128, 6}}) bn("xception", c, side);
+  for (auto [c, side] : {std::pair{32, 44}, {64, 22}, {128, 11}, {256, 5}}) bn("vgg", c, side);
+  for (auto [c, side] : {std::pair{8, 44}, {16, 44}, {16, 22}, {32, 22}, {32, 11}, {64, 11}, {64, 6}, {128, 6}})
+    cases.push_back({name("xception", "depthwise", c, side),
+                     [] { return std::make_unique<DepthwiseConv2D<float>>(3, 1, Padding::same, 1, Activation::linear, false); },
+                     Shape{c, side, side}});
+  for (auto [c, f, side] : {std::tuple{8, 16, 44}, {16, 16, 44}, {16, 32, 22}, {32, 32, 22}, {32, 64, 11}, {64, 64, 11},
+                            {64, 128, 6}, {128, 128, 6}})
+    cases.push_back({name("xception", "separable", c, side) + "_to" + std::to_string(f),
+                     [f = f] {
+                       return std::make_unique<SeparableConv2D<float>>(f, 3, 1, Padding::same, 1, Activation::linear, false);
+                     },
+                     Shape{c, side, side}});
+  return cases;
+}
+
 // im2col / col2im over a whole batch, one sample at a time into one buffer, on ONE thread (the
 // convolution layer runs them per sample, samples spread over threads). GB/s counts the column
 // matrix's bytes (written by im2col, read by col2im) plus the image's.
@@ -192,7 +230,8 @@ void adam_case(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  static const std::vector<LayerCase> layers = seed_model_layers();
+  static std::vector<LayerCase> layers = seed_model_layers();
+  for (auto& c : batch_norm_model_layers()) layers.push_back(std::move(c));
   for (const LayerCase& c : layers) {
     benchmark::RegisterBenchmark((c.name + "/forward").c_str(), forward_case, c, Mode::train)
         ->Unit(benchmark::kMillisecond)->UseRealTime();
