@@ -16,7 +16,11 @@
 /// Depthwise convolution does ~kh*kw flops per value it reads: it is bound by memory, not
 /// arithmetic, so the float forward at stride 1 (ops/conv/depthwise-inl.hpp, per instruction set)
 /// keeps a vector of outputs in a register through all kh*kw taps and stores it once, instead of
-/// the reference's kh*kw read-modify-write passes over the output row.
+/// the reference's kh*kw read-modify-write passes over the output row. Its backward at stride 1
+/// keeps the kernel gradient in kh*kw vector accumulators for the whole plane, and computes dx as
+/// that same forward loop over dy with the kernel turned by 180 degrees (dx[iy, ix] = sum of
+/// kernel[ky, kx] * dy[iy - ky + pad_top, ix - kx + pad_left]): a gather into each dx vector
+/// instead of kh*kw scattered passes over the dx row.
 /// The functions here work on one plane; the layer (layers/depthwise_conv2d.hpp) runs them over
 /// the batch with OpenMP.
 #include <algorithm>
@@ -85,26 +89,11 @@ void depthwise_plane_forward_scalar(const DepthwiseGeometry& g, const T* x, cons
     }
   }
 }
-}  // namespace detail
-}  // namespace minidnn::ops
 
-#define MINIDNN_PER_ISA_FILE "minidnn/ops/conv/depthwise-inl.hpp"
-#include "minidnn/cpu/for_each_isa.hpp"
-
-namespace minidnn::ops {
-
-/// One output plane y (OH, OW) of output channel c*M + m, from input plane x (H, W) of channel c
-/// and that output channel's kernel (kh, kw).
+/// The reference backward of one plane (see depthwise_plane_backward).
 template <typename T>
-void depthwise_plane_forward(const DepthwiseGeometry& g, const T* x, const T* kernel, T bias, T* y) {
-  MINIDNN_DISPATCH(depthwise_plane_forward<T>(g, x, kernel, bias, y));
-}
-
-/// One output plane's backward: ADDS its contributions to dkernel (kh, kw), to *dbias (unless
-/// null) and to dx (H, W) (unless null), from the input plane x, the kernel and dy (OH, OW).
-template <typename T>
-void depthwise_plane_backward(const DepthwiseGeometry& g, const T* x, const T* kernel, const T* dy, T* dkernel,
-                              T* dbias, T* dx) {
+void depthwise_plane_backward_scalar(const DepthwiseGeometry& g, const T* x, const T* kernel, const T* dy,
+                                     T* dkernel, T* dbias, T* dx) {
   for (int oy = 0; oy < g.out_h; ++oy) {
     const T* dyrow = dy + std::ptrdiff_t(oy) * g.out_w;
     if (dbias) {
@@ -130,6 +119,28 @@ void depthwise_plane_backward(const DepthwiseGeometry& g, const T* x, const T* k
       }
     }
   }
+}
+}  // namespace detail
+}  // namespace minidnn::ops
+
+#define MINIDNN_PER_ISA_FILE "minidnn/ops/conv/depthwise-inl.hpp"
+#include "minidnn/cpu/for_each_isa.hpp"
+
+namespace minidnn::ops {
+
+/// One output plane y (OH, OW) of output channel c*M + m, from input plane x (H, W) of channel c
+/// and that output channel's kernel (kh, kw).
+template <typename T>
+void depthwise_plane_forward(const DepthwiseGeometry& g, const T* x, const T* kernel, T bias, T* y) {
+  MINIDNN_DISPATCH(depthwise_plane_forward<T>(g, x, kernel, bias, y));
+}
+
+/// One output plane's backward: ADDS its contributions to dkernel (kh, kw), to *dbias (unless
+/// null) and to dx (H, W) (unless null), from the input plane x, the kernel and dy (OH, OW).
+template <typename T>
+void depthwise_plane_backward(const DepthwiseGeometry& g, const T* x, const T* kernel, const T* dy, T* dkernel,
+                              T* dbias, T* dx) {
+  MINIDNN_DISPATCH(depthwise_plane_backward<T>(g, x, kernel, dy, dkernel, dbias, dx));
 }
 
 }  // namespace minidnn::ops
