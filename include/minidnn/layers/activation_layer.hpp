@@ -5,6 +5,8 @@
 /// relu, sigmoid, tanh). Its type in model files and summaries is "Activation". (Named
 /// ActivationLayer because `minidnn::Activation` is the fused-activation choice of Conv2D and
 /// Dense.)
+#include <algorithm>
+#include <cstddef>
 #include <string>
 
 #include "minidnn/layers/layer.hpp"
@@ -33,19 +35,34 @@ class ActivationLayer : public Layer<T> {
   void forward(const Tensor<T>& input, Tensor<T>& output, Mode) override {
     this->check_input(input);
     output.resize(input.batch(), this->output_shape());
-    ops::pointwise_forward(function_, input.data(), output.data(), input.size());
+    for_each_block(input.size(), [&](std::size_t begin, std::size_t n) {
+      ops::pointwise_forward(function_, input.data() + begin, output.data() + begin, n);
+    });
   }
   void backward(const Tensor<T>& input, const Tensor<T>& output, Tensor<T>& grad_output,
                 Tensor<T>* grad_input) override {
     if (!grad_input) return;
     grad_input->resize(input.batch(), this->input_shape());
-    ops::pointwise_backward(function_, output.data(), grad_output.data(), grad_input->data(), output.size());
+    for_each_block(output.size(), [&](std::size_t begin, std::size_t n) {
+      ops::pointwise_backward(function_, output.data() + begin, grad_output.data() + begin, grad_input->data() + begin, n);
+    });
   }
 
  protected:
   Shape infer_output_shape(const Shape& in) const override { return in; }
 
  private:
+  // Runs f(begin, count) over [0, size) in blocks of 16k values, the blocks spread over the
+  // threads (a memory-bound pass: one thread alone does not saturate the memory system).
+  template <typename F>
+  static void for_each_block(std::size_t size, F&& f) {
+    constexpr std::ptrdiff_t kBlock = 16384;
+    const std::ptrdiff_t blocks = (std::ptrdiff_t(size) + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (blocks > 1)
+    for (std::ptrdiff_t b = 0; b < blocks; ++b)
+      f(std::size_t(b * kBlock), std::size_t(std::min<std::ptrdiff_t>(kBlock, std::ptrdiff_t(size) - b * kBlock)));
+  }
+
   ops::Pointwise function_;
 };
 

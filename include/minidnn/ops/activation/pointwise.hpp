@@ -52,7 +52,12 @@ template <typename T>
 void pointwise_backward(Pointwise f, const T* y, const T* dy, T* dx, std::size_t n) {
   switch (f) {
     case Pointwise::relu:
-      for (std::size_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+      // dy is loaded whatever y is: a conditional load keeps the compiler from vectorizing, and
+      // the branch it leaves mispredicts on half the values of a ReLU's output.
+      for (std::size_t i = 0; i < n; ++i) {
+        const T g = dy[i];
+        dx[i] = y[i] > T(0) ? g : T(0);
+      }
       break;
     case Pointwise::sigmoid:
       for (std::size_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (T(1) - y[i]);
