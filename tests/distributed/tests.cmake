@@ -23,3 +23,10 @@ foreach(name gradient_allreduce data_parallel)
   add_test(NAME distributed.${name} COMMAND ${MINIDNN_MPIRUN} $<TARGET_FILE:test_distributed_${name}>)
   set_tests_properties(distributed.${name} PROPERTIES ENVIRONMENT "${MINIDNN_MPI_ENV}" TIMEOUT 120)
 endforeach()
+
+# Faults: a rank killed, or leaving without finalizing, ends the whole job (fault_test.sh).
+add_executable(test_distributed_fault ${CMAKE_CURRENT_LIST_DIR}/fault_mpi.cpp)
+target_link_libraries(test_distributed_fault PRIVATE minidnn::mpi minidnn_build_flags)
+add_test(NAME distributed.fault
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fault_test.sh ${MINIDNN_MPIRUN} $<TARGET_FILE:test_distributed_fault>)
+set_tests_properties(distributed.fault PROPERTIES ENVIRONMENT "${MINIDNN_MPI_ENV}" TIMEOUT 120)
