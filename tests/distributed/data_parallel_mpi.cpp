@@ -7,7 +7,8 @@
 // leaves rank 1 without samples, so uneven shards are covered; rank 1 starts from other
 // weights, so rank 0's broadcast is tested. Then: weights bit-identical on both ranks; a
 // ModelCheckpoint written by rank 0 alone that loads to the trained weights; a BatchNormalization
-// model whose moving statistics are the same on both ranks after fit.
+// model whose moving statistics are the same on both ranks after fit; checkpoints resumed on
+// another number of ranks.
 #include <unistd.h>
 
 #include <cmath>
@@ -172,6 +173,57 @@ void checkpoint_and_batch_norm(const MpiEnvironment& mpi) {
   if (mpi.is_root()) std::filesystem::remove_all(dir);
 }
 
+// A checkpoint is the same whatever the number of ranks that wrote it: 1 epoch on 2 ranks then
+// 1 on one process, and 1 epoch on one process then 1 on 2 ranks, both end where 2 epochs on one
+// process end (Adam's moments and step count travel in the checkpoint).
+void resume_across_rank_counts(const MpiEnvironment& mpi) {
+  int id = int(getpid());
+  mpi.broadcast(id);
+  const auto dir = std::filesystem::temp_directory_path() / ("minidnn-resume-" + std::to_string(id));
+  if (mpi.is_root()) std::filesystem::create_directories(dir);
+  mpi.barrier();
+  Tensor<float> x;
+  std::vector<int> y;
+  images(22, 12, x, y);
+  FitOptions<float> options;
+  options.batch_size = 7;
+  options.seed = 4;
+  options.epochs = 2;
+  Model<float> alone = chain(2);
+  alone.compile(Adam<float>(0.01));
+  alone.fit(x, y, options);
+
+  options.epochs = 1;
+  {
+    Model<float> first = chain(2);
+    first.compile(Adam<float>(0.01));
+    DataParallel<float> parallel(mpi, first);
+    parallel.fit(x, y, options);
+    parallel.save(dir / "two_ranks.mdnn", /*with_optimizer=*/true);
+  }
+  if (mpi.is_root()) {
+    Model<float> first = chain(2);
+    first.compile(Adam<float>(0.01));
+    first.fit(x, y, options);
+    first.save(dir / "one_process.mdnn", /*with_optimizer=*/true);
+  }
+  mpi.barrier();
+  options.initial_epoch = 1;
+  options.epochs = 2;
+  Model<float> resumed_alone = Model<float>::load(dir / "two_ranks.mdnn");
+  resumed_alone.fit(x, y, options);
+  const double a = largest_difference(resumed_alone.parameters(), alone.parameters());
+  MPI_CHECK(a < 2e-5, "2-rank checkpoint resumed on one process: weights differ by up to %g", a);
+  Model<float> resumed_parallel = Model<float>::load(dir / "one_process.mdnn");
+  DataParallel<float> parallel(mpi, resumed_parallel);
+  parallel.fit(x, y, options);
+  const double b = largest_difference(resumed_parallel.parameters(), alone.parameters());
+  MPI_CHECK(b < 2e-5, "1-process checkpoint resumed on 2 ranks: weights differ by up to %g", b);
+  if (mpi.is_root()) std::printf("resume across rank counts: largest weight differences %.3g and %.3g\n", a, b);
+  mpi.barrier();
+  if (mpi.is_root()) std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -180,5 +232,6 @@ int main(int argc, char** argv) {
   equivalence(mpi, "chain, SGD momentum", chain, SGD<float>(0.1, 0.9));
   equivalence(mpi, "branch, Adam", [](std::uint64_t seed) { return branch(seed); }, Adam<float>(0.01));
   checkpoint_and_batch_norm(mpi);
+  resume_across_rank_counts(mpi);
   return mpi_check::finish(mpi, "distributed.data_parallel");
 }

@@ -34,7 +34,6 @@ namespace minidnn::distributed {
 struct AllreduceStatistics {
   long steps = 0;                 // backward_done() calls
   double wait_seconds = 0.0;      // in backward_done(): communication not hidden behind backward
-  double seconds = 0.0;           // from the first bucket's start to the last one's end, summed over steps
 };
 
 template <typename T>
@@ -85,7 +84,7 @@ class GradientAllreduce : public GradientObserver<T> {
       if (bucket.started && !bucket.done) {
         int flag = 0;
         check_mpi(MPI_Test(&bucket.request, &flag, MPI_STATUS_IGNORE), "MPI_Test");
-        if (flag) bucket.done = true, last_end_ = std::chrono::steady_clock::now();
+        if (flag) bucket.done = true;
       }
   }
 
@@ -99,11 +98,9 @@ class GradientAllreduce : public GradientObserver<T> {
       if (!buckets_[b].started) start(buckets_[b]);
     const auto wait_start = std::chrono::steady_clock::now();
     for (auto& bucket : buckets_)
-      if (!bucket.done) check_mpi(MPI_Wait(&bucket.request, MPI_STATUS_IGNORE), "MPI_Wait"), bucket.done = true,
-                                  last_end_ = std::chrono::steady_clock::now();
+      if (!bucket.done) check_mpi(MPI_Wait(&bucket.request, MPI_STATUS_IGNORE), "MPI_Wait"), bucket.done = true;
     const auto end = std::chrono::steady_clock::now();
     statistics_.wait_seconds += std::chrono::duration<double>(end - wait_start).count();
-    statistics_.seconds += std::chrono::duration<double>(last_end_ - first_start_).count();
     ++statistics_.steps;
     for (auto& slot : slots_) {
       const Bucket& bucket = buckets_[slot.bucket];
@@ -112,7 +109,6 @@ class GradientAllreduce : public GradientObserver<T> {
       slot.ready = false;
     }
     for (auto& bucket : buckets_) bucket.pending = bucket.parameters, bucket.started = bucket.done = false;
-    any_started_ = false;
   }
 
  private:
@@ -141,7 +137,6 @@ class GradientAllreduce : public GradientObserver<T> {
     if (--bucket.pending == 0 && overlap_ && start_when_full) start(bucket);
   }
   void start(Bucket& bucket) {
-    if (!any_started_) first_start_ = std::chrono::steady_clock::now(), any_started_ = true;
     check_mpi(MPI_Iallreduce(MPI_IN_PLACE, bucket.data.data(), int(bucket.data.size()), mpi_type<T>(), MPI_SUM,
                              MPI_COMM_WORLD, &bucket.request),
               "MPI_Iallreduce");
@@ -154,8 +149,6 @@ class GradientAllreduce : public GradientObserver<T> {
   std::vector<Slot> slots_;
   std::vector<Bucket> buckets_;
   std::unordered_map<const Parameter<T>*, int> slot_of_;
-  bool any_started_ = false;
-  std::chrono::steady_clock::time_point first_start_, last_end_;
   AllreduceStatistics statistics_;
 };
 
