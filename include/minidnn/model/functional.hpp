@@ -21,7 +21,8 @@
 ///
 /// What it has today: fit (the same loop as Sequential's, model/fit_loop.hpp), train_on_batch,
 /// evaluate, predict, parameters, summary (with a "Connected to" column), save/load (model file
-/// format version 3, model/model_file.hpp). Not yet: Sequential as a special case of this graph
+/// format version 3, model/model_file.hpp), a GradientObserver hook for data-parallel training
+/// (distributed/). Not yet: Sequential as a special case of this graph
 /// engine.
 #include <algorithm>
 #include <cmath>
