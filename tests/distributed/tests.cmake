@@ -36,3 +36,8 @@ target_link_libraries(test_distributed_fault PRIVATE minidnn::mpi minidnn_build_
 add_test(NAME distributed.fault
   COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fault_test.sh ${MINIDNN_MPIRUN} $<TARGET_FILE:test_distributed_fault>)
 set_tests_properties(distributed.fault PROPERTIES ENVIRONMENT "${MINIDNN_MPI_ENV}" TIMEOUT 120)
+
+# Across hosts: two network namespaces as two hosts, TCP between them (two_hosts_test.sh; root).
+add_test(NAME distributed.two_hosts
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/two_hosts_test.sh ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:test_distributed_data_parallel>)
+set_tests_properties(distributed.two_hosts PROPERTIES ENVIRONMENT "${MINIDNN_MPI_ENV}" SKIP_RETURN_CODE 77 TIMEOUT 120)
