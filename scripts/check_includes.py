@@ -21,6 +21,7 @@ ORDER = [
     ["losses", "optim", "metrics"],
     ["model"],
     ["sequential.hpp"],
+    ["distributed"],
     ["datasets", "viz"],
     ["vision", "models"],
     ["fer"],

@@ -12,6 +12,7 @@ packages=(build-essential cmake pkg-config libeigen3-dev libstb-dev catch2 libbe
           libjpeg-turbo-progs  # jpegtran: the image tests make progressive JPEGs with it
           libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg  # fer video; its tests make videos with ffmpeg
           nlohmann-json3-dev libcpp-httplib-dev  # JSON output of fer; fer serve's HTTP server
+          openmpi-bin libopenmpi-dev iproute2  # data-parallel training (include/minidnn/distributed/); ip netns: its two-host test
           chromium)  # fer serve's browser test: headless Chromium (a fake-camera y4m made with ffmpeg)
 for option in "$@"; do
   case $option in

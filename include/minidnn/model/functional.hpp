@@ -21,7 +21,8 @@
 ///
 /// What it has today: fit (the same loop as Sequential's, model/fit_loop.hpp), train_on_batch,
 /// evaluate, predict, parameters, summary (with a "Connected to" column), save/load (model file
-/// format version 3, model/model_file.hpp). Not yet: Sequential as a special case of this graph
+/// format version 3, model/model_file.hpp), a GradientObserver hook for data-parallel training
+/// (distributed/). Not yet: Sequential as a special case of this graph
 /// engine.
 #include <algorithm>
 #include <cmath>
@@ -50,6 +51,18 @@
 #include "minidnn/optim/optimizer.hpp"
 
 namespace minidnn {
+
+/// Told during Model's backward when gradients are final, so that a data-parallel trainer
+/// (distributed/gradient_allreduce.hpp) can start reducing them while the rest of backward runs.
+template <typename T>
+class GradientObserver {
+ public:
+  virtual ~GradientObserver() = default;
+  /// After one node's backward: `parameters` (that node's) hold their final gradients.
+  virtual void gradients_ready(const std::vector<Parameter<T>*>& parameters) = 0;
+  /// After the whole backward, before the optimizer step: every gradient is final on return.
+  virtual void backward_done() = 0;
+};
 
 /// A symbolic tensor: the output of one node of a Model (its index).
 struct Symbol {
@@ -280,6 +293,10 @@ class Model {
     return model;
   }
 
+  /// Tells `observer` (not owned; null: none) about each node's final gradients during backward
+  /// and waits on it before the optimizer step (GradientObserver).
+  void set_gradient_observer(GradientObserver<T>* observer) { gradient_observer_ = observer; }
+
   /// Whether inference folds BatchNormalization into the Conv2D or Dense before it (on by
   /// default; the outputs agree to rounding).
   void set_fold_batch_norm(bool on) { fold_batch_norm_ = on; }
@@ -449,14 +466,17 @@ class Model {
       if (!node.has_grad) {
         // No path to the loss (or the output's softmax, handled by the fused gradient): its
         // parameters get zero gradients.
-        if (node.layer)
+        if (node.layer) {
           for (auto* p : node.layer->parameters()) std::fill(p->grad.begin(), p->grad.end(), T(0));
+          if (gradient_observer_) gradient_observer_->gradients_ready(node.layer->parameters());
+        }
         continue;
       }
       if (node.layer) {
         const int in = node.inputs[0];
         const bool wants = in != 0 || grad_input;
         node.layer->backward(value(in), node.output, node.grad, wants ? &scratch_ : nullptr);
+        if (gradient_observer_) gradient_observer_->gradients_ready(node.layer->parameters());
         if (wants) accumulate(in, scratch_);
       } else {
         gather_inputs(node);
@@ -469,6 +489,7 @@ class Model {
           if (grad_pointers_[i]) accumulate(node.inputs[i], merge_grads_[i]);
       }
     }
+    if (gradient_observer_) gradient_observer_->backward_done();
     if (grad_input) {
       if (nodes_[0].has_grad) std::swap(*grad_input, nodes_[0].grad);
       else grad_input->resize(input_->batch(), nodes_[0].shape), std::fill(grad_input->begin(), grad_input->end(), T(0));
@@ -494,6 +515,7 @@ class Model {
   const Tensor<T>* input_ = nullptr;
   std::unique_ptr<Optimizer<T>> optimizer_;
   CrossEntropyOptions loss_options_;
+  GradientObserver<T>* gradient_observer_ = nullptr;
   std::vector<const Tensor<T>*> inputs_scratch_;
   std::vector<Tensor<T>> merge_grads_;
   std::vector<Tensor<T>*> grad_pointers_;
