@@ -341,7 +341,7 @@ json model_info(const std::string& model_path, const std::string& cascade_path) 
     for (std::string line; std::getline(in, line);) take_history_row(line);
   }
   return {{"file", fs::path(model_path).filename().string()},
-          {"input", {1, 48, 48}},
+          {"input", model.input_shape().dims()},  // (1, 48, 48), or a --crop model's (1, 44, 44)
           {"layers", layers},
           {"parameters", model.parameter_count()},
           {"classes", classes},
