@@ -62,7 +62,8 @@ struct RunState {
     out << "fer_checkpoint=1\nmodel=" << model << "\nepochs=" << epochs << "\nbatch=" << batch << "\nlr=" << lr
         << "\nlr_schedule=" << lr_schedule << "\nseed=" << seed << "\naugment=" << augment << "\nshift=" << max_shift << "\ndata=" << data << "\ntrain_rows=" << train_rows
         << "\nval_rows=" << val_rows << "\ncrop=" << crop << "\nrotate=" << rotate << "\nscale=" << scale
-        << "\nerase=" << erase << "\nvalidation_split=" << validation_split << "\nlabel_smoothing=" << label_smoothing << "\nclass_weights=" << class_weights
+        << "\nerase=" << erase << "\nvalidation_split=" << validation_split << "\nlabel_smoothing=" << label_smoothing
+        << "\nclass_weights=" << class_weights
         << "\nearly_stopping=" << early_stopping << "\nreduce_lr_on_plateau=" << plateau
         << "\nearly_stopping_state=" << early_stopping_state << "\nplateau_state=" << plateau_state
         << "\nnext_epoch=" << next_epoch

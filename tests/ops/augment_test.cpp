@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "minidnn/ops/augment.hpp"
 
@@ -178,4 +180,30 @@ TEST_CASE("Augmenter: bad options are refused by name", "[augment]") {
   Tensor<float> batch(1, Shape{1, 48, 48});
   Rng rng(1);
   CHECK_THROWS_WITH(augment(batch, rng), Catch::Contains("larger than the images"));
+}
+
+TEST_CASE("Augmenter: rotation and scale are warp_plane with the drawn angle and factor, per channel", "[augment]") {
+  AugmentOptions options = flips_and_shifts(0.0, 0);
+  options.max_rotation = 15;
+  options.max_scale = 0.1;
+  const Tensor<float> original = random_batch(20, 2, 9, 11, 16);
+  Tensor<float> batch = original;
+  Augmenter<float> augment(options);
+  Rng rng(8), draws(8);
+  augment(batch, rng);
+  std::vector<float> expected(9 * 11);
+  bool turned = false;
+  for (int n = 0; n < 20; ++n) {
+    draws.uniform(), draws.below(1), draws.below(1);
+    Warp warp;
+    warp.degrees = draws.uniform(-15.0, 15.0);
+    warp.scale = draws.uniform(0.9, 1.1);
+    REQUIRE(std::abs(warp.degrees) <= 15.0);
+    turned |= std::abs(warp.degrees) > 5;
+    for (int c = 0; c < 2; ++c) {
+      warp_plane(original.sample(n) + c * 99, 9, 11, warp, expected.data());
+      for (int i = 0; i < 99; ++i) REQUIRE(batch.sample(n)[c * 99 + i] == expected[i]);
+    }
+  }
+  CHECK(turned);
 }

@@ -28,8 +28,8 @@ struct AugmentOptions {
   EraseOptions erase{};                 // off unless erase.probability > 0
 };
 
-/// Augments batches in place, reusing its buffers: after the first batch of a size nothing is
-/// allocated. With a crop the batch comes back (N, C, crop_height, crop_width).
+/// Augments batches in place, reusing its image buffers: after the first batch of a size none is
+/// allocated again. With a crop the batch comes back (N, C, crop_height, crop_width).
 template <typename T>
 class Augmenter {
  public:
