@@ -81,19 +81,26 @@ inline minidnn::fer2013::Dataset load_data(const DataSource& source, bool traini
   return fer2013::load(source.path, options);
 }
 
-/// The architectures `--model` can name.
-inline minidnn::Sequential<float> make_model(const std::string& name, std::uint64_t seed) {
-  if (name == "seed") return minidnn::models::fer_tutorial_model<float>(seed);
-  if (name == "small") return minidnn::models::fer_small_model<float>(seed);
-  throw UsageError("unknown model '" + name + "': choose 'seed' (the tutorial's CNN) or 'small'");
+/// The architectures `--model` can name, built for (1, side, side) faces: 48, or the size of
+/// fer train's --crop.
+inline minidnn::Sequential<float> make_model(const std::string& name, std::uint64_t seed, int side = 48) {
+  minidnn::Sequential<float> model;
+  if (name == "seed") minidnn::models::add_fer_tutorial_layers(model);
+  else if (name == "small") minidnn::models::add_fer_small_layers(model);
+  else throw UsageError("unknown model '" + name + "': choose 'seed' (the tutorial's CNN) or 'small'");
+  model.build(minidnn::Shape{1, side, side}, seed);
+  return model;
 }
 
-/// Loads a model file, checking it classifies (1, 48, 48) faces into 7 emotions.
+/// Loads a model file, checking it classifies (1, N, N) faces, N <= 48 (48, or the centre crop
+/// a model trained with --crop takes), into 7 emotions.
 inline minidnn::Sequential<float> load_model(const std::string& path, std::string* metadata = nullptr) {
   auto model = minidnn::Sequential<float>::load(path, metadata);
-  if (model.input_shape() != minidnn::Shape{1, 48, 48} || model.output_shape() != minidnn::Shape{kClasses})
-    throw minidnn::Error(path + ": model takes " + model.input_shape().to_string() + " and gives " +
-                         model.output_shape().to_string() + "; fer needs (1, 48, 48) -> (7,)");
+  const minidnn::Shape& in = model.input_shape();
+  if (in.rank() != 3 || in.channels() != 1 || in.height() != in.width() || in.height() > 48 ||
+      model.output_shape() != minidnn::Shape{kClasses})
+    throw minidnn::Error(path + ": model takes " + in.to_string() + " and gives " + model.output_shape().to_string() +
+                         "; fer needs (1, N, N) with N <= 48 -> (7,)");
   return model;
 }
 

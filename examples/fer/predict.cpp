@@ -44,16 +44,20 @@ std::vector<std::string> unique_stems(const std::vector<std::string>& paths) {
 }  // namespace
 
 int run_predict(int argc, char** argv) {
-  Args args("fer predict", "fer predict --model MODEL [--cascade FILE] [--face-crops] [--json] [--out DIR] IMAGE...",
+  Args args("fer predict", "fer predict --model MODEL [--cascade FILE] [--face-crops] [--tta none|flip|ten-crop] [--json] [--out DIR] IMAGE...",
             "Finds every face in each photo (JPEG, PNG, BMP) with a Haar cascade, crops it as the tutorial does\n"
             "(grey, 48x48 by area averaging, [0, 1]) and prints its box, top emotion and the 7 probabilities.\n"
             "Faces are numbered in reading order (top to bottom, left to right) on the pictures, in the table\n"
             "and in the JSON. Writes DIR/<photo>_annotated.png (numbered boxes with their emotion) and\n"
             "DIR/<photo>_face<k>.png (the probability chart of face k); photos sharing a name get -2, -3, ...\n"
-            "With --face-crops each image is taken as one face as it is.");
+            "With --face-crops each image is taken as one face as it is. A model trained on crops (fer train\n"
+            "--crop) gets the centre crop of the 48x48 face; --tta averages over more views of it.");
   args.option("model", "FILE", "", "the trained model (required)")
       .option("cascade", "FILE", kDefaultCascade, "OpenCV Haar cascade XML")
       .flag("face-crops", "the images are face crops already: classify each whole image")
+      .option("tta", "MODE", "none",
+              "test-time augmentation: none, flip (the face and its mirror image) or ten-crop (four corners and "
+              "the centre, each also mirrored), probabilities averaged")
       .flag("json", "print JSON instead of a table")
       .option("out", "DIR", "predictions", "where to write the pictures")
       .option("scale-factor", "F", "1.1", "detector: pyramid scale step")
@@ -63,6 +67,12 @@ int run_predict(int argc, char** argv) {
   if (!args.has("model")) throw UsageError("fer predict: --model is required");
 
   const bool crops = args.flag_set("face-crops");
+  minidnn::TestTimeAugmentation tta;
+  try {
+    tta = minidnn::parse_test_time_augmentation(args.get("tta"));
+  } catch (const minidnn::Error& e) {
+    throw UsageError(std::string("fer predict: --tta: ") + e.what());
+  }
   vision::DetectOptions detect;
   if (!crops) {
     detect.scale_factor = args.get_double("scale-factor", 1.0001, 4.0);
@@ -72,6 +82,7 @@ int run_predict(int argc, char** argv) {
   check_writable_folder(out_dir, "--out '" + out_dir.string() + "'");  // before the model and cascade load
   minidnn::fer::FaceAnalyzer analyzer(load_model(args.get("model")),
                                       crops ? vision::HaarCascade() : vision::HaarCascade::load(args.get("cascade")));
+  analyzer.set_test_time_augmentation(tta);
   minidnn::viz::Font font;
   const bool json = args.flag_set("json");
 

@@ -111,7 +111,8 @@ std::string annotate_png(const vision::Image& image, const std::vector<FaceResul
 
 class AnalyzerPool {
  public:
-  AnalyzerPool(const std::string& model_path, const std::string& cascade_path, int threads, std::size_t queue_limit)
+  AnalyzerPool(const std::string& model_path, const std::string& cascade_path, int threads, std::size_t queue_limit,
+               minidnn::TestTimeAugmentation tta = minidnn::TestTimeAugmentation::none)
       : queue_limit_(queue_limit) {
     // One analyzer per worker (an analyzer holds the model's activation buffers); loaded here so
     // that a bad model or cascade fails before the server listens.
@@ -119,6 +120,7 @@ class AnalyzerPool {
     for (int i = 0; i < threads; ++i)
       analyzers.push_back(std::make_unique<minidnn::fer::FaceAnalyzer>(load_model(model_path),
                                                                       vision::HaarCascade::load(cascade_path)));
+    for (auto& analyzer : analyzers) analyzer->set_test_time_augmentation(tta);
     for (auto& analyzer : analyzers)
       workers_.emplace_back([this, a = std::move(analyzer)]() mutable { work(*a); });
   }
@@ -341,7 +343,7 @@ json model_info(const std::string& model_path, const std::string& cascade_path) 
     for (std::string line; std::getline(in, line);) take_history_row(line);
   }
   return {{"file", fs::path(model_path).filename().string()},
-          {"input", {1, 48, 48}},
+          {"input", model.input_shape().dims()},  // (1, 48, 48), or a --crop model's (1, 44, 44)
           {"layers", layers},
           {"parameters", model.parameter_count()},
           {"classes", classes},
@@ -354,13 +356,15 @@ json model_info(const std::string& model_path, const std::string& cascade_path) 
 
 int run_serve(int argc, char** argv) {
   Args args("fer serve",
-            "fer serve --model MODEL [--host 127.0.0.1] [--port 8080] [--threads N] [--max-upload-mb 10] [--cascade FILE]",
+            "fer serve --model MODEL [--host 127.0.0.1] [--port 8080] [--threads N] [--max-upload-mb 10] [--cascade FILE] [--tta none|flip|ten-crop]",
             "Serves the model over HTTP: a page for photos and the webcam at /, and the API\n"
             "POST /api/v1/analyze (JSON), POST /api/v1/annotate (PNG), GET /api/v1/model, /healthz, /metrics\n"
             "(docs/serving.md). Listens on loopback unless --host says otherwise; --port 0 picks a free\n"
             "port. The URL is printed once it listens. SIGTERM or Ctrl-C finish the requests in flight, then exit.");
   args.option("model", "FILE", "", "the trained model (required)")
       .option("cascade", "FILE", kDefaultCascade, "OpenCV Haar cascade XML")
+      .option("tta", "MODE", "none",
+              "test-time augmentation: none, flip or ten-crop (as fer predict), probabilities averaged")
       .option("host", "ADDR", "127.0.0.1", "address to listen on (0.0.0.0: every interface)")
       .option("port", "N", "8080", "TCP port (0: any free port)")
       .option("threads", "N", "", "analysis workers (default: the cores, at most 8)")
@@ -380,6 +384,12 @@ int run_serve(int argc, char** argv) {
   const double read_timeout = args.get_double("read-timeout", 0.05, 3600);
   const std::string host = args.get("host");
   const std::string model_path = args.get("model"), cascade_path = args.get("cascade");
+  minidnn::TestTimeAugmentation tta;
+  try {
+    tta = minidnn::parse_test_time_augmentation(args.get("tta"));
+  } catch (const minidnn::Error& e) {
+    throw UsageError(std::string("fer serve: --tta: ") + e.what());
+  }
 
   // SIGTERM and SIGINT go to one thread (blocked here, before any thread starts, so every
   // thread inherits the mask), which stops the server.
@@ -391,7 +401,7 @@ int run_serve(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not end the server
 
   const json info = model_info(model_path, cascade_path);
-  AnalyzerPool pool(model_path, cascade_path, threads, static_cast<std::size_t>(queue));
+  AnalyzerPool pool(model_path, cascade_path, threads, static_cast<std::size_t>(queue), tta);
   Metrics metrics;
   std::atomic<bool> stopping{false};
 

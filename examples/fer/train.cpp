@@ -12,7 +12,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <minidnn/datasets/validation_split.hpp>
 #include <minidnn/model/callbacks.hpp>
+#include <minidnn/model/fit_loop.hpp>
 #include <minidnn/ops/augment.hpp>
 
 #include "charts.hpp"
@@ -38,6 +40,9 @@ struct RunState {
   std::uint64_t seed = 1;
   bool augment = false;
   int max_shift = 1;  // pixels, with --augment
+  int crop = 0;       // --crop: random crop side in training, centre crop to validate; 0: none
+  double rotate = 0.0, scale = 0.0, erase = 0.0;  // --rotate degrees, --scale fraction, --erase probability
+  double validation_split = 0.0;  // --validation-split: held out of Training; PublicTest is then the test set
   double label_smoothing = 0.0;
   std::string class_weights = "none";  // or "balanced"
   int early_stopping = 0, plateau = 0;  // patience in epochs; 0: off
@@ -56,7 +61,9 @@ struct RunState {
     out.precision(17);
     out << "fer_checkpoint=1\nmodel=" << model << "\nepochs=" << epochs << "\nbatch=" << batch << "\nlr=" << lr
         << "\nlr_schedule=" << lr_schedule << "\nseed=" << seed << "\naugment=" << augment << "\nshift=" << max_shift << "\ndata=" << data << "\ntrain_rows=" << train_rows
-        << "\nval_rows=" << val_rows << "\nlabel_smoothing=" << label_smoothing << "\nclass_weights=" << class_weights
+        << "\nval_rows=" << val_rows << "\ncrop=" << crop << "\nrotate=" << rotate << "\nscale=" << scale
+        << "\nerase=" << erase << "\nvalidation_split=" << validation_split << "\nlabel_smoothing=" << label_smoothing
+        << "\nclass_weights=" << class_weights
         << "\nearly_stopping=" << early_stopping << "\nreduce_lr_on_plateau=" << plateau
         << "\nearly_stopping_state=" << early_stopping_state << "\nplateau_state=" << plateau_state
         << "\nnext_epoch=" << next_epoch
@@ -126,6 +133,11 @@ struct RunState {
       else if (key == "data") s.data = value;
       else if (key == "train_rows") s.train_rows = static_cast<int>(to_long(value, 0, 1 << 30));
       else if (key == "val_rows") s.val_rows = static_cast<int>(to_long(value, 0, 1 << 30));
+      else if (key == "crop") s.crop = static_cast<int>(to_long(value, 0, 48));
+      else if (key == "rotate") s.rotate = to_double(value);
+      else if (key == "scale") s.scale = to_double(value);
+      else if (key == "erase") s.erase = to_double(value);
+      else if (key == "validation_split") s.validation_split = to_double(value);
       else if (key == "label_smoothing") s.label_smoothing = to_double(value);
       else if (key == "class_weights") s.class_weights = value;
       else if (key == "early_stopping") s.early_stopping = static_cast<int>(to_long(value, 0, 100000));
@@ -187,10 +199,14 @@ std::string stem_of(const std::string& out) {
 int run_train(int argc, char** argv) {
   Args args("fer train",
             "fer train [--data FILE] [--model seed|small] [--epochs 30] [--batch 256] [--lr 1e-3] "
-            "[--lr-schedule constant] [--seed 1] [--augment [--shift 1]] [--label-smoothing 0] [--class-weights none] "
+            "[--lr-schedule constant] [--seed 1] [--augment [--shift 1]] [--crop N] [--rotate DEGREES] [--scale FRACTION] "
+            "[--erase PROBABILITY] [--validation-split FRACTION] [--label-smoothing 0] [--class-weights none] "
             "[--early-stopping N] [--reduce-lr-on-plateau N] [--out model.mdnn] [--resume CHECKPOINT]",
-            "Trains on the Training rows and validates on PublicTest after every epoch. Writes the model, a\n"
-            "history CSV and a PNG of the curves next to it, and a checkpoint (MODEL.ckpt) after every epoch.\n"
+            "Trains on the Training rows and validates on PublicTest after every epoch. With --validation-split F\n"
+            "a stratified, seeded fraction F of the Training rows validates instead: it alone picks the best epoch\n"
+            "and drives --early-stopping and --reduce-lr-on-plateau, and PublicTest is the test set, evaluated\n"
+            "once at the end and never used for a choice. Writes the model, a history CSV and a PNG of the curves\n"
+            "next to it, and a checkpoint (MODEL.ckpt) after every epoch.\n"
             "Ctrl-C finishes the current batch, saves the checkpoint and exits; --resume continues from it.");
   args.option("data", "FILE", "", "FER2013 CSV (.csv or .csv.gz); default $FER2013_CSV, else the synthetic set")
       .option("model", "NAME", "seed", "architecture: seed (the tutorial's CNN) or small")
@@ -202,6 +218,16 @@ int run_train(int argc, char** argv) {
       .option("seed", "N", "1", "seed for weights, shuffling, dropout and augmentation")
       .flag("augment", "random horizontal flips and small shifts (edges repeated)")
       .option("shift", "PIXELS", "1", "with --augment: largest shift in each direction")
+      .option("crop", "N", "0",
+              "random NxN crops of the 48x48 faces in training, the centre crop to validate and test; the model "
+              "is built for NxN (e.g. 44; 0: whole faces)")
+      .option("rotate", "DEGREES", "0", "random rotations in [-DEGREES, DEGREES] about the centre (bilinear), at most 45")
+      .option("scale", "FRACTION", "0", "random scaling by 1 +- up to FRACTION about the centre, below 0.5")
+      .option("erase", "PROBABILITY", "0",
+              "random erasing: with this probability a rectangle of 2-33% of the face is set to 0")
+      .option("validation-split", "FRACTION", "0",
+              "hold out this stratified fraction of Training (seeded by --seed) to validate; PublicTest becomes "
+              "the test set (0: validate on PublicTest), below 0.5")
       .option("label-smoothing", "S", "0", "train towards (1 - S) on the label and S/7 on every class, in [0, 1)")
       .option("class-weights", "NAME", "none", "none, or balanced: each emotion weighs N / (7 * its count) in the loss")
       .option("early-stopping", "N", "0", "stop when val_loss has not improved for N epochs; keep the best epoch's weights")
@@ -271,6 +297,11 @@ int run_train(int argc, char** argv) {
     if (args.flag_set("augment") && !state.augment) conflicts.push_back("--augment (the checkpoint trains without)");
     if (args.has("shift") && state.augment) differs_number("shift", state.max_shift, std::to_string(state.max_shift));
     if (args.has("shift") && !state.augment) conflicts.push_back("--shift (the checkpoint trains without --augment)");
+    differs_number("crop", state.crop, std::to_string(state.crop));
+    differs_number("rotate", state.rotate, std::to_string(state.rotate));
+    differs_number("scale", state.scale, std::to_string(state.scale));
+    differs_number("erase", state.erase, std::to_string(state.erase));
+    differs_number("validation-split", state.validation_split, std::to_string(state.validation_split));
     if (!conflicts.empty()) {
       std::string list;
       for (const auto& c : conflicts) list += "\n  " + c;
@@ -312,6 +343,16 @@ int run_train(int argc, char** argv) {
     state.seed = static_cast<std::uint64_t>(args.get_int("seed", 0, 2147483647));
     state.augment = args.flag_set("augment");
     state.max_shift = args.get_int("shift", 0, 16);
+    state.crop = args.get_int("crop", 0, 48);
+    if (state.crop > 0 && state.crop < 8)
+      throw UsageError("fer train: --crop must be 0 (whole faces) or a side from 8 to 48, got '" + args.get("crop") + "'");
+    state.rotate = args.get_double("rotate", 0.0, 45.0);
+    state.scale = args.get_double("scale", 0.0, 0.499);
+    state.erase = args.get_double("erase", 0.0, 1.0);
+    state.validation_split = args.get_double("validation-split", 0.0, 0.499);
+    if (state.validation_split > 0 && state.validation_split < 0.001)
+      throw UsageError("fer train: --validation-split must be 0 or a fraction from 0.001 to 0.499, got '" +
+                       args.get("validation-split") + "'");
     state.label_smoothing = args.get_double("label-smoothing", 0.0, 0.999);
     state.class_weights = args.get("class-weights");
     if (state.class_weights != "none" && state.class_weights != "balanced")
@@ -321,9 +362,13 @@ int run_train(int argc, char** argv) {
     if (state.plateau > 0 && state.lr_schedule != "constant")
       throw UsageError("fer train: --reduce-lr-on-plateau sets the rate itself; use it with --lr-schedule constant");
     try {
-      model = make_model(state.model, state.seed);
+      model = make_model(state.model, state.seed, state.crop > 0 ? state.crop : 48);
     } catch (const UsageError& e) {
       throw UsageError(std::string("fer train: --model: ") + e.what());
+    } catch (const minidnn::Error& e) {
+      throw UsageError("fer train: --crop " + std::to_string(state.crop) + ": the " + state.model +
+                       " model cannot take " + std::to_string(state.crop) + "x" + std::to_string(state.crop) +
+                       " faces: " + e.what());
     }
     model.compile(minidnn::Adam<float>(state.lr));
   }
@@ -339,14 +384,48 @@ int run_train(int argc, char** argv) {
   truncate(data.training, train_rows);
   truncate(data.public_test, val_rows);
   if (data.training.size() == 0) throw minidnn::Error(source.describe() + ": no Training rows to train on");
-  std::printf("Training on %d images, validating on %d (PublicTest)\n", data.training.size(), data.public_test.size());
+  // The model's input: the whole 48x48 face, or (--crop) a smaller window of it.
+  const minidnn::Shape input = model.input_shape();
+  const minidnn::Shape faces = data.training.images.shape();
+  if (input.rank() != 3 || input.height() > faces.height() || input.width() > faces.width())
+    throw minidnn::Error("fer train: the model takes " + input.to_string() + " and the faces are " + faces.to_string());
+  const bool crops = input != faces;
+  // What validates (picks the epoch, drives the callbacks) and what tests (reported only).
+  minidnn::fer2013::Split validation, test;
+  if (state.validation_split > 0) {
+    const auto parts = minidnn::stratified_split(data.training.labels, state.validation_split, state.seed);
+    if (parts.validation.empty() || parts.train.empty())
+      throw UsageError("fer train: --validation-split " + args.get("validation-split") + " of " +
+                       std::to_string(data.training.size()) + " Training rows leaves " +
+                       std::to_string(parts.train.size()) + " to train and " + std::to_string(parts.validation.size()) +
+                       " to validate; both need rows");
+    minidnn::fer2013::Split kept;
+    minidnn::gather_rows(data.training.images, data.training.labels, parts.validation, validation.images,
+                         validation.labels);
+    minidnn::gather_rows(data.training.images, data.training.labels, parts.train, kept.images, kept.labels);
+    data.training = std::move(kept);
+    test = std::move(data.public_test);
+  } else {
+    validation = std::move(data.public_test);
+  }
+  // Validation and test see the centre crop, once; training batches are cropped at random.
+  auto centre = [&](minidnn::fer2013::Split& split) {
+    if (crops && split.size() > 0) split.images = minidnn::center_crop_images(split.images, input.height(), input.width());
+  };
+  centre(validation);
+  centre(test);
+  const char* validation_name = state.validation_split > 0 ? "of Training, stratified" : "PublicTest";
+  std::printf("Training on %d images, validating on %d (%s)", data.training.size(), validation.size(), validation_name);
+  if (state.validation_split > 0) std::printf(", testing on %d (PublicTest)", test.size());
+  std::printf("\n");
   std::printf("%s", model.summary().c_str());
   minidnn::CrossEntropyOptions loss;
   loss.label_smoothing = state.label_smoothing;
   if (state.class_weights == "balanced") loss.class_weights = minidnn::balanced_class_weights(data.training.labels, 7);
   model.compile(*model.optimizer(), loss);  // keeps the optimizer's state (a resumed one's too)
-  if ((state.early_stopping > 0 || state.plateau > 0) && data.public_test.size() == 0)
-    throw UsageError("fer train: --early-stopping and --reduce-lr-on-plateau watch val_loss: they need PublicTest rows");
+  if ((state.early_stopping > 0 || state.plateau > 0) && validation.size() == 0)
+    throw UsageError("fer train: --early-stopping and --reduce-lr-on-plateau watch val_loss: they need validation rows "
+                     "(PublicTest, or --validation-split)");
 
   minidnn::FitOptions<float> options;
   options.epochs = state.epochs;
@@ -360,9 +439,9 @@ int run_train(int argc, char** argv) {
     options.initial_accuracy = state.partial_accuracy;
     options.initial_seconds = state.partial_seconds;
   }
-  if (data.public_test.size() > 0) {
-    options.validation_x = &data.public_test.images;
-    options.validation_y = &data.public_test.labels;
+  if (validation.size() > 0) {
+    options.validation_x = &validation.images;
+    options.validation_y = &validation.labels;
   }
   if (state.lr_schedule == "cosine") options.learning_rate = minidnn::CosineDecay{state.lr, state.epochs};
   minidnn::EarlyStopping<float> early_stopping("val_loss", state.early_stopping, 0.0, /*restore_best_weights=*/true);
@@ -375,13 +454,17 @@ int run_train(int argc, char** argv) {
     if (!state.plateau_state.empty()) plateau.set_state(state.plateau_state);
     options.callbacks.push_back(&plateau);
   }
-  if (state.augment) {
-    minidnn::AugmentOptions augment;
-    augment.max_shift = state.max_shift;
-    options.augment = [augment](minidnn::Tensor<float>& batch, minidnn::Rng& rng) {
-      minidnn::augment_images(batch, rng, augment);
-    };
-  }
+  minidnn::AugmentOptions augment_options;
+  augment_options.flip_probability = state.augment ? 0.5 : 0.0;
+  augment_options.max_shift = state.augment ? state.max_shift : 0;
+  augment_options.crop_height = crops ? input.height() : 0;
+  augment_options.crop_width = crops ? input.width() : 0;
+  augment_options.max_rotation = state.rotate;
+  augment_options.max_scale = state.scale;
+  augment_options.erase.probability = state.erase;
+  minidnn::Augmenter<float> augmenter(augment_options);
+  if (state.augment || crops || state.rotate > 0 || state.scale > 0 || state.erase > 0)
+    options.augment = [&augmenter](minidnn::Tensor<float>& batch, minidnn::Rng& rng) { augmenter(batch, rng); };
 
   std::string last_checkpoint = args.has("resume") ? args.get("resume") : "";
   int last_checkpoint_epoch = state.next_epoch;
@@ -424,7 +507,15 @@ int run_train(int argc, char** argv) {
   std::signal(SIGINT, on_interrupt);
   minidnn::History history;
   try {
-    history = model.fit(data.training.images, data.training.labels, options);
+    if (crops) {
+      // The fit loop itself: fit() checks that the training faces have the model's input shape,
+      // but here the augmenter crops each gathered 48x48 batch to it.
+      minidnn::Tensor<float> batch_x;
+      std::vector<int> batch_labels;
+      history = minidnn::fit_loop(model, data.training.images, data.training.labels, options, batch_x, batch_labels);
+    } else {
+      history = model.fit(data.training.images, data.training.labels, options);
+    }
   } catch (const minidnn::Error& e) {
     // Nothing is saved from a failed step: the last checkpoint written (or resumed from) is intact.
     std::string where;
@@ -473,8 +564,15 @@ int run_train(int argc, char** argv) {
     std::printf("History: %s.history.csv  Curves: %s.curves.png  Checkpoint: %s\n", stem.c_str(), stem.c_str(),
                 checkpoint.c_str());
   if (!state.history.empty() && state.history.back().has_validation)
-    std::printf("Final PublicTest accuracy: %.4f (loss %.4f)\n", state.history.back().val_accuracy,
+    std::printf("Final %s accuracy: %.4f (loss %.4f)\n",
+                state.validation_split > 0 ? "validation" : "PublicTest", state.history.back().val_accuracy,
                 state.history.back().val_loss);
+  if (test.size() > 0) {
+    // Measured once, on the weights kept; no choice above looked at it.
+    const minidnn::Evaluation t = model.evaluate(test.images, test.labels, state.batch);
+    std::printf("Test (PublicTest, %d images%s) accuracy: %.4f (loss %.4f)\n", test.size(),
+                crops ? ", centre crop" : "", t.accuracy, t.loss);
+  }
   return 0;
 }
 

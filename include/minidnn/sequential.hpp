@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// The whole minidnn library in one include: Sequential, every layer, the loss, metrics and
-/// optimizers.
+/// The whole minidnn library in one include: Sequential, every layer, the loss, metrics,
+/// augmentation (training and test-time) and optimizers.
 #include "minidnn/core/parallel.hpp"
 #include "minidnn/core/tensor.hpp"
 #include "minidnn/layers/activation_layer.hpp"
@@ -21,9 +21,12 @@
 #include "minidnn/layers/softmax.hpp"
 #include "minidnn/losses/categorical_crossentropy.hpp"
 #include "minidnn/metrics/accuracy.hpp"
+#include "minidnn/metrics/confusion_matrix.hpp"
 #include "minidnn/model/callbacks.hpp"
 #include "minidnn/model/functional.hpp"
 #include "minidnn/model/sequential.hpp"
+#include "minidnn/model/test_time_augmentation.hpp"
+#include "minidnn/ops/augment.hpp"
 #include "minidnn/optim/adam.hpp"
 #include "minidnn/optim/cosine_decay.hpp"
 #include "minidnn/optim/one_cycle.hpp"

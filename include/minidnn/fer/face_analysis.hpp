@@ -11,7 +11,8 @@
 ///
 /// An analyzer keeps the model's activation buffers, so one thread uses it at a time; threads that
 /// analyze at once each hold their own (load the model once per analyzer; analyzers move, and
-/// share nothing).
+/// share nothing). A model taking (1, N, N) faces with N < 48 (trained on random crops) gets the
+/// centre crop of the 48x48 face; set_test_time_augmentation averages over mirrored or ten crops.
 #include <algorithm>
 #include <array>
 #include <string>
@@ -20,6 +21,7 @@
 #include "minidnn/core/error.hpp"
 #include "minidnn/datasets/fer2013.hpp"
 #include "minidnn/model/sequential.hpp"
+#include "minidnn/model/test_time_augmentation.hpp"
 #include "minidnn/vision/haar_cascade.hpp"
 #include "minidnn/vision/image.hpp"
 
@@ -67,13 +69,18 @@ inline void sort_reading_order(std::vector<vision::Box>& boxes) {
 /// The model and the face detector, loaded once; see the file comment.
 class FaceAnalyzer {
  public:
-  /// `model` must map (1, 48, 48) to (7,): anything else is an Error naming both shapes.
+  /// `model` must map (1, N, N), N <= 48, to (7,): anything else is an Error naming both shapes.
   FaceAnalyzer(Sequential<float> model, vision::HaarCascade cascade)
       : model_(std::move(model)), cascade_(std::move(cascade)) {
-    if (model_.input_shape() != Shape{1, kFaceSide, kFaceSide} || model_.output_shape() != Shape{kEmotions})
-      throw Error("the model takes " + model_.input_shape().to_string() + " and gives " +
-                  model_.output_shape().to_string() + "; facial-expression analysis needs (1, 48, 48) -> (7,)");
+    const Shape& in = model_.input_shape();
+    if (in.rank() != 3 || in.channels() != 1 || in.height() != in.width() || in.height() > kFaceSide ||
+        model_.output_shape() != Shape{kEmotions})
+      throw Error("the model takes " + in.to_string() + " and gives " + model_.output_shape().to_string() +
+                  "; facial-expression analysis needs (1, N, N) with N <= 48 -> (7,)");
   }
+
+  /// none (the default), flip or ten-crop (model/test_time_augmentation.hpp).
+  void set_test_time_augmentation(TestTimeAugmentation tta) { tta_ = tta; }
 
   Sequential<float>& model() { return model_; }
   const vision::HaarCascade& cascade() const { return cascade_; }
@@ -92,7 +99,9 @@ class FaceAnalyzer {
     const int n = static_cast<int>(boxes.size());
     batch_.resize(n, Shape{1, kFaceSide, kFaceSide});
     for (int i = 0; i < n; ++i) face_input(grey, boxes[static_cast<std::size_t>(i)], batch_.sample(i));
-    const Tensor<float>& probabilities = model_.forward(batch_);
+    const bool whole_face = tta_ == TestTimeAugmentation::none && model_.input_shape() == batch_.shape();
+    if (!whole_face) tta_probabilities_ = predict_with_tta(model_, batch_, tta_);
+    const Tensor<float>& probabilities = whole_face ? model_.forward(batch_) : tta_probabilities_;
     for (int i = 0; i < n; ++i) {
       FaceResult& face = faces[static_cast<std::size_t>(i)];
       face.box = boxes[static_cast<std::size_t>(i)];
@@ -105,6 +114,8 @@ class FaceAnalyzer {
   Sequential<float> model_;
   vision::HaarCascade cascade_;
   Tensor<float> batch_;  // (faces, 1, 48, 48), reused from photo to photo
+  TestTimeAugmentation tta_ = TestTimeAugmentation::none;
+  Tensor<float> tta_probabilities_;
 };
 
 }  // namespace minidnn::fer
