@@ -463,8 +463,25 @@ int run_train(int argc, char** argv) {
   augment_options.max_scale = state.scale;
   augment_options.erase.probability = state.erase;
   minidnn::Augmenter<float> augmenter(augment_options);
-  if (state.augment || crops || state.rotate > 0 || state.scale > 0 || state.erase > 0)
+  const bool augments = state.augment || crops || state.rotate > 0 || state.scale > 0 || state.erase > 0;
+  if (augments) {
     options.augment = [&augmenter](minidnn::Tensor<float>& batch, minidnn::Rng& rng) { augmenter(batch, rng); };
+    std::string recipe;
+    char part[96];
+    auto add = [&](const char* text) { recipe += (recipe.empty() ? "" : ", ") + std::string(text); };
+    if (state.augment) {
+      std::snprintf(part, sizeof part, "flips, shifts up to %d px", state.max_shift);
+      add(part);
+    }
+    if (crops) {
+      std::snprintf(part, sizeof part, "random %dx%d crops (centre crop to validate)", input.height(), input.width());
+      add(part);
+    }
+    if (state.rotate > 0) std::snprintf(part, sizeof part, "rotations up to %g degrees", state.rotate), add(part);
+    if (state.scale > 0) std::snprintf(part, sizeof part, "scaling by up to %g", state.scale), add(part);
+    if (state.erase > 0) std::snprintf(part, sizeof part, "random erasing with probability %g", state.erase), add(part);
+    std::printf("Augmentation: %s\n", recipe.c_str());
+  }
 
   std::string last_checkpoint = args.has("resume") ? args.get("resume") : "";
   int last_checkpoint_epoch = state.next_epoch;
@@ -482,7 +499,7 @@ int run_train(int argc, char** argv) {
   auto write_history_files = [&] {
     write_history_csv(stem + ".history.csv", state.history);
     write_curves_chart(stem + ".curves.png", state.history,
-                       "Training curves (" + state.model + " model" + (state.augment ? ", augmented" : "") + ")");
+                       "Training curves (" + state.model + " model" + (augments ? ", augmented" : "") + ")");
     wrote_history = true;
   };
   options.on_epoch_end = [&](const minidnn::EpochLogs& e) {

@@ -74,6 +74,9 @@ TEST_CASE("fer train --crop --validation-split: the crop model validates on held
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("input 40x40x1"));
+  CHECK_THAT(r.output, Catch::Contains("Augmentation: flips, shifts up to 1 px, random 40x40 crops (centre crop to "
+                                       "validate), rotations up to 8 degrees, scaling by up to 0.1, random erasing "
+                                       "with probability 0.3"));
   std::smatch counts;
   REQUIRE(std::regex_search(r.output, counts,
                             std::regex("Training on (\\d+) images, validating on (\\d+) \\(of Training, stratified\\), "

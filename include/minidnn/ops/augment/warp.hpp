@@ -41,8 +41,9 @@ struct WarpMap {
     a = std::cos(radians) / warp.scale;
     b = std::sin(radians) / warp.scale;
   }
-  // Seen with rows going down, a counter-clockwise turn by t takes the output's offset
-  // (dx, dy) from the source's (dx cos t - dy sin t, dx sin t + dy cos t).
+  // The output's offset (dx, dy) from the centre reads the source at offset
+  // (dx cos t - dy sin t, dx sin t + dy cos t) / scale: with rows going down, that turns the
+  // content counter-clockwise by t.
   double source_x(double y, double x) const { return cx + a * (x - cx) - b * (y - cy); }
   double source_y(double y, double x) const { return cy + b * (x - cx) + a * (y - cy); }
 };
