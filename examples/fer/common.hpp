@@ -16,6 +16,7 @@
 #include <minidnn/datasets/synthetic_faces.hpp>
 #include <minidnn/models/fer_small.hpp>
 #include <minidnn/models/fer_tutorial.hpp>
+#include <minidnn/models/mini_xception.hpp>
 #include <minidnn/sequential.hpp>
 
 #include "cli.hpp"
@@ -81,16 +82,20 @@ inline minidnn::fer2013::Dataset load_data(const DataSource& source, bool traini
   return fer2013::load(source.path, options);
 }
 
-/// The architectures `--model` can name.
-inline minidnn::Sequential<float> make_model(const std::string& name, std::uint64_t seed) {
-  if (name == "seed") return minidnn::models::fer_tutorial_model<float>(seed);
-  if (name == "small") return minidnn::models::fer_small_model<float>(seed);
-  throw UsageError("unknown model '" + name + "': choose 'seed' (the tutorial's CNN) or 'small'");
+/// The architectures `--model` can name, each as the functional Model it is (a Sequential's chain
+/// or a graph), built for (1, 48, 48) faces with weights drawn from `seed`.
+inline minidnn::Model<float> make_model(const std::string& name, std::uint64_t seed) {
+  if (name == "seed") return minidnn::models::fer_tutorial_model<float>(seed).into_model();
+  if (name == "small") return minidnn::models::fer_small_model<float>(seed).into_model();
+  if (name == "mini-xception") return minidnn::models::mini_xception_model<float>(seed);
+  throw UsageError("unknown model '" + name +
+                   "': choose 'seed' (the tutorial's CNN), 'small' or 'mini-xception' (Arriaga et al.)");
 }
 
-/// Loads a model file, checking it classifies (1, 48, 48) faces into 7 emotions.
-inline minidnn::Sequential<float> load_model(const std::string& path, std::string* metadata = nullptr) {
-  auto model = minidnn::Sequential<float>::load(path, metadata);
+/// Loads a model file (any the project ever wrote: a Sequential's or a graph's), checking it
+/// classifies (1, 48, 48) faces into 7 emotions.
+inline minidnn::Model<float> load_model(const std::string& path, std::string* metadata = nullptr) {
+  auto model = minidnn::Model<float>::load(path, metadata);
   if (model.input_shape() != minidnn::Shape{1, 48, 48} || model.output_shape() != minidnn::Shape{kClasses})
     throw minidnn::Error(path + ": model takes " + model.input_shape().to_string() + " and gives " +
                          model.output_shape().to_string() + "; fer needs (1, 48, 48) -> (7,)");

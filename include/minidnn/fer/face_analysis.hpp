@@ -5,7 +5,7 @@
 /// model gives its seven emotion probabilities. One `FaceAnalyzer` serves `fer predict`,
 /// `fer serve` and `fer video`, so the three give the same faces and the same scores.
 ///
-///     FaceAnalyzer analyzer(Sequential<float>::load("model.mdnn"), HaarCascade::load(cascade_xml));
+///     FaceAnalyzer analyzer(Model<float>::load("model.mdnn"), HaarCascade::load(cascade_xml));
 ///     for (const FaceResult& face : analyzer.analyze(vision::to_grey(vision::load_image("photo.jpg"))))
 ///       std::printf("%s\n", kEmotionNames[face.emotion()]);
 ///
@@ -19,7 +19,7 @@
 
 #include "minidnn/core/error.hpp"
 #include "minidnn/datasets/fer2013.hpp"
-#include "minidnn/model/sequential.hpp"
+#include "minidnn/model/functional.hpp"
 #include "minidnn/vision/haar_cascade.hpp"
 #include "minidnn/vision/image.hpp"
 
@@ -68,14 +68,14 @@ inline void sort_reading_order(std::vector<vision::Box>& boxes) {
 class FaceAnalyzer {
  public:
   /// `model` must map (1, 48, 48) to (7,): anything else is an Error naming both shapes.
-  FaceAnalyzer(Sequential<float> model, vision::HaarCascade cascade)
+  FaceAnalyzer(Model<float> model, vision::HaarCascade cascade)
       : model_(std::move(model)), cascade_(std::move(cascade)) {
     if (model_.input_shape() != Shape{1, kFaceSide, kFaceSide} || model_.output_shape() != Shape{kEmotions})
       throw Error("the model takes " + model_.input_shape().to_string() + " and gives " +
                   model_.output_shape().to_string() + "; facial-expression analysis needs (1, 48, 48) -> (7,)");
   }
 
-  Sequential<float>& model() { return model_; }
+  Model<float>& model() { return model_; }
   const vision::HaarCascade& cascade() const { return cascade_; }
 
   /// The faces the cascade finds in `grey`, in reading order, each classified.
@@ -102,7 +102,7 @@ class FaceAnalyzer {
   }
 
  private:
-  Sequential<float> model_;
+  Model<float> model_;
   vision::HaarCascade cascade_;
   Tensor<float> batch_;  // (faces, 1, 48, 48), reused from photo to photo
 };
