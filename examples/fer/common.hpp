@@ -16,6 +16,8 @@
 #include <minidnn/datasets/synthetic_faces.hpp>
 #include <minidnn/models/fer_small.hpp>
 #include <minidnn/models/fer_tutorial.hpp>
+#include <minidnn/models/mini_xception.hpp>
+#include <minidnn/models/vgg_bn.hpp>
 #include <minidnn/sequential.hpp>
 
 #include "cli.hpp"
@@ -81,21 +83,31 @@ inline minidnn::fer2013::Dataset load_data(const DataSource& source, bool traini
   return fer2013::load(source.path, options);
 }
 
-/// The architectures `--model` can name, built for (1, side, side) faces: 48, or the size of
-/// fer train's --crop.
-inline minidnn::Sequential<float> make_model(const std::string& name, std::uint64_t seed, int side = 48) {
-  minidnn::Sequential<float> model;
-  if (name == "seed") minidnn::models::add_fer_tutorial_layers(model);
-  else if (name == "small") minidnn::models::add_fer_small_layers(model);
-  else throw UsageError("unknown model '" + name + "': choose 'seed' (the tutorial's CNN) or 'small'");
-  model.build(minidnn::Shape{1, side, side}, seed);
-  return model;
+/// The architectures `--model` can name, each as the functional Model it is (a Sequential's chain
+/// or a graph), built for (1, side, side) faces (48, or the size of fer train's --crop) with
+/// weights drawn from `seed`.
+inline minidnn::Model<float> make_model(const std::string& name, std::uint64_t seed, int side = 48) {
+  const minidnn::Shape input{1, side, side};
+  auto chain = [&](auto add_layers) {
+    minidnn::Sequential<float> model;
+    add_layers(model);
+    model.build(input, seed);
+    return std::move(model).into_model();
+  };
+  if (name == "seed") return chain([](auto& m) { minidnn::models::add_fer_tutorial_layers(m); });
+  if (name == "small") return chain([](auto& m) { minidnn::models::add_fer_small_layers(m); });
+  if (name == "mini-xception") return minidnn::models::mini_xception_model<float>(seed, kClasses, input);
+  if (name == "vgg-bn") return minidnn::models::vgg_bn_model<float>(seed, kClasses, input);
+  throw UsageError("unknown model '" + name +
+                   "': choose 'seed' (the tutorial's CNN), 'small', 'mini-xception' (Arriaga et al.) or 'vgg-bn' "
+                   "(VGG-style with BatchNorm, for --crop 44)");
 }
 
-/// Loads a model file, checking it classifies (1, N, N) faces, N <= 48 (48, or the centre crop
-/// a model trained with --crop takes), into 7 emotions.
-inline minidnn::Sequential<float> load_model(const std::string& path, std::string* metadata = nullptr) {
-  auto model = minidnn::Sequential<float>::load(path, metadata);
+/// Loads a model file (any the project ever wrote: a Sequential's or a graph's), checking it
+/// classifies (1, N, N) faces, N <= 48 (48, or the centre crop a model trained with --crop
+/// takes), into 7 emotions.
+inline minidnn::Model<float> load_model(const std::string& path, std::string* metadata = nullptr) {
+  auto model = minidnn::Model<float>::load(path, metadata);
   const minidnn::Shape& in = model.input_shape();
   if (in.rank() != 3 || in.channels() != 1 || in.height() != in.width() || in.height() > 48 ||
       model.output_shape() != minidnn::Shape{kClasses})

@@ -317,9 +317,9 @@ std::string route_label(const std::string& path) {
 
 json model_info(const std::string& model_path, const std::string& cascade_path) {
   std::string metadata;
-  auto model = minidnn::Sequential<float>::load(model_path, &metadata);
+  auto model = minidnn::Model<float>::load(model_path, &metadata);
   json layers = json::array();
-  for (std::size_t i = 0; i < model.size(); ++i) layers.push_back(model.layer(i).describe());
+  for (std::size_t k = 1; k < model.size(); ++k) layers.push_back(model.describe(k));
   json classes = json::array();
   for (int c = 0; c < kClasses; ++c) classes.push_back(lower_name(c));
   // The validation accuracy of the last epoch trained: a checkpoint carries its history; a final

@@ -198,7 +198,7 @@ std::string stem_of(const std::string& out) {
 
 int run_train(int argc, char** argv) {
   Args args("fer train",
-            "fer train [--data FILE] [--model seed|small] [--epochs 30] [--batch 256] [--lr 1e-3] "
+            "fer train [--data FILE] [--model seed|small|mini-xception|vgg-bn] [--epochs 30] [--batch 256] [--lr 1e-3] "
             "[--lr-schedule constant] [--seed 1] [--augment [--shift 1]] [--crop N] [--rotate DEGREES] [--scale FRACTION] "
             "[--erase PROBABILITY] [--validation-split FRACTION] [--label-smoothing 0] [--class-weights none] "
             "[--early-stopping N] [--reduce-lr-on-plateau N] [--out model.mdnn] [--resume CHECKPOINT]",
@@ -209,7 +209,7 @@ int run_train(int argc, char** argv) {
             "next to it, and a checkpoint (MODEL.ckpt) after every epoch.\n"
             "Ctrl-C finishes the current batch, saves the checkpoint and exits; --resume continues from it.");
   args.option("data", "FILE", "", "FER2013 CSV (.csv or .csv.gz); default $FER2013_CSV, else the synthetic set")
-      .option("model", "NAME", "seed", "architecture: seed (the tutorial's CNN) or small")
+      .option("model", "NAME", "seed", "architecture: seed (the tutorial's CNN), small, mini-xception or vgg-bn (VGG-style with BatchNorm; with --crop 44)")
       .option("epochs", "N", "30", "epochs to train (in all, counting resumed ones)")
       .option("batch", "N", "256", "batch size")
       .option("lr", "RATE", "1e-3", "Adam learning rate")
@@ -257,13 +257,13 @@ int run_train(int argc, char** argv) {
   }
 
   RunState state;
-  minidnn::Sequential<float> model;
+  minidnn::Model<float> model;
   if (args.has("resume")) {
     // The checkpoint fixes the run's recipe: a flag that disagrees with it is refused rather than
     // silently ignored.
     std::string metadata;
     try {
-      model = minidnn::Sequential<float>::load(args.get("resume"), &metadata);
+      model = minidnn::Model<float>::load(args.get("resume"), &metadata);
     } catch (const minidnn::Error& e) {
       throw minidnn::Error(std::string("cannot resume: ") + e.what());
     }

@@ -9,6 +9,7 @@
 #include <stb_image.h>
 #include <stb_image_write.h>
 
+#include "support/files.hpp"
 #include "support/json_check.hpp"
 #include "support/paths.hpp"
 #include "support/shell.hpp"
@@ -138,6 +139,30 @@ TEST_CASE("fer train --resume continues from the checkpoint", "[fer]") {
   r = fer("train --resume r.mdnn --out x.mdnn", dir);
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.output, Catch::Contains("not a fer training checkpoint"));
+}
+
+TEST_CASE("fer train --model mini-xception: a graph model that evaluates and resumes exactly", "[fer]") {
+  // Two epochs straight, and one epoch then --resume for the second: the same final file, byte for
+  // byte (one thread; the checkpoint carries Adam's state and BatchNorm's moving statistics).
+  const auto dir = minidnn::test::scratch_dir("fer_mini_xception");
+  const std::string recipe = "train --model mini-xception --batch 32 --train-rows 96 --val-rows 32 --threads 1";
+  Run r = fer(recipe + " --epochs 2 --out straight.mdnn", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("Connected to"));  // the summary of a graph
+  r = fer(recipe + " --epochs 1 --out split.mdnn", dir);
+  REQUIRE(r.exit_code == 0);
+  r = fer("train --resume split.mdnn.ckpt --epochs 2 --threads 1 --out split.mdnn", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("Resuming"));
+  const std::string straight = minidnn::test::read_file(dir / "straight.mdnn");
+  CHECK(straight.size() > 50000 * 4);  // about 58k parameters, 4 bytes each
+  CHECK((straight == minidnn::test::read_file(dir / "split.mdnn")));
+  r = fer("eval --model straight.mdnn --split PublicTest --out-dir eval", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("PublicTest"));
 }
 
 TEST_CASE("fer predict on a real photo: six faces, an annotated PNG and valid JSON", "[fer][faces]") {

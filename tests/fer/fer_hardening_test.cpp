@@ -108,7 +108,7 @@ TEST_CASE("fer train --resume refuses flags that disagree with the checkpoint an
 
   SECTION("a damaged checkpoint's metadata names the key and the file") {
     std::string metadata;
-    auto model = minidnn::Sequential<float>::load(dir / "m.mdnn.ckpt", &metadata);
+    auto model = minidnn::Model<float>::load(dir / "m.mdnn.ckpt", &metadata);
     const auto at = metadata.find("batch=64");
     REQUIRE(at != std::string::npos);
     metadata.replace(at, 8, "batch=6x");

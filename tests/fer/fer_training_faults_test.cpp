@@ -58,8 +58,8 @@ int run_fer(const std::vector<std::string>& args, const fs::path& cwd, const fs:
 
 // Every weight of the two model files, compared bit for bit.
 void check_same_weights(const fs::path& a, const fs::path& b) {
-  auto ma = minidnn::Sequential<float>::load(a);
-  auto mb = minidnn::Sequential<float>::load(b);
+  auto ma = minidnn::Model<float>::load(a);
+  auto mb = minidnn::Model<float>::load(b);
   const auto pa = ma.parameters(), pb = mb.parameters();
   REQUIRE(pa.size() == pb.size());
   for (std::size_t i = 0; i < pa.size(); ++i) {
@@ -124,7 +124,7 @@ TEST_CASE("fer train --resume after Ctrl-C or a kill ends with the weights of an
     ::kill(pid, SIGKILL);
     wait_exit_code(pid);
     // Whatever moment the kill hit, the checkpoint is a whole file.
-    REQUIRE_NOTHROW(minidnn::Sequential<float>::load(dir / "kill.mdnn.ckpt"));
+    REQUIRE_NOTHROW(minidnn::Model<float>::load(dir / "kill.mdnn.ckpt"));
     REQUIRE(run_fer({"train", "--resume", "kill.mdnn.ckpt", "--threads", "1", "--out", "kill.mdnn"}, dir,
                     dir / "resume.log") == 0);
     check_same_weights(dir / "ref.mdnn", dir / "kill.mdnn");
@@ -140,7 +140,7 @@ TEST_CASE("fer train stops on a non-finite loss, naming epoch and batch, and wri
 
   // A checkpoint whose weights overflowed (what a too-high learning rate leaves behind).
   std::string metadata;
-  auto model = minidnn::Sequential<float>::load(dir / "good.mdnn.ckpt", &metadata);
+  auto model = minidnn::Model<float>::load(dir / "good.mdnn.ckpt", &metadata);
   for (auto* p : model.parameters()) std::fill(p->value.begin(), p->value.end(), std::numeric_limits<float>::max());
   model.save(dir / "overflowed.ckpt", /*with_optimizer=*/true, metadata);
 

@@ -76,6 +76,15 @@ TEST_CASE("Models with every format-2 layer save and load with their moving stat
     const auto got = loaded.predict(x);
     for (std::size_t i = 0; i < got.size(); ++i) REQUIRE(got[i] == expected[i]);
     CHECK_THAT(loaded.summary(), Catch::Contains("Non-trainable params: 30"));  // 2 * (4 + 6 + 5)
+    // A Sequential writes format version 2 (a chain), which the functional Model reads too.
+    std::uint32_t version = 0;
+    std::memcpy(&version, read_all(dir / "m.mdnn").data() + 4, 4);
+    CHECK(version == 2);
+    auto graph = Model<float>::load(dir / "m.mdnn");
+    CHECK(graph.size() == model.size() + 1);
+    REQUIRE(graph.optimizer() != nullptr);
+    const auto from_graph = graph.predict(x);
+    for (std::size_t i = 0; i < from_graph.size(); ++i) REQUIRE(from_graph[i] == expected[i]);
   }
 }
 

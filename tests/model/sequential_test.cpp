@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <new>
 #include <sstream>
 
 #include "minidnn/sequential.hpp"
@@ -10,6 +13,33 @@
 #include "support/paths.hpp"
 
 using namespace minidnn;
+
+// Counts, while `counting` is set, the allocations of buffers: every aligned one (Tensor's storage,
+// AlignedVector) and plain ones of 256 bytes or more. (The layers' forward copies their output
+// Shape, a few ints, into the output tensor: those small copies are not what the test is about.)
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<long> allocations{0};
+void count(std::size_t size, bool aligned) {
+  if (counting.load(std::memory_order_relaxed) && (aligned || size >= 256))
+    allocations.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+[[gnu::noinline]] void* operator new(std::size_t size) {
+  count(size, false);
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void* operator new(std::size_t size, std::align_val_t alignment) {
+  count(size, true);
+  const auto align = static_cast<std::size_t>(alignment);
+  if (void* p = std::aligned_alloc(align, (size + align - 1) / align * align + (size ? 0 : align))) return p;
+  throw std::bad_alloc();
+}
+[[gnu::noinline]] void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace {
 // The smallest classifier of test::bar_images' 12x12 images into 3 classes.
@@ -325,4 +355,112 @@ TEST_CASE("Sequential's summary stays aligned past ten layers and counts non-tra
   CHECK_THAT(text, Catch::Contains(" 9 BatchNormalization"));
   CHECK_THAT(text, Catch::Contains("Total params: " + std::to_string(20 + 5 * 8 + 2 * 3 + 3)));
   CHECK_THAT(text, Catch::Contains("Non-trainable params: 20"));
+  CHECK_THAT(text, !Catch::Contains("Connected to"));  // a chain: each layer reads the one above
+}
+
+TEST_CASE("Sequential is the functional Model's chain: the same seed gives the same weights and steps",
+          "[sequential][determinism]") {
+  // The Model built by hand, layer after layer from the same seed, is what build() makes.
+  set_num_threads(1);
+  Sequential<float> sequential;
+  sequential.add(Conv2D<float>(3, 3, Activation::relu));
+  sequential.add(BatchNormalization<float>());
+  sequential.add(Flatten<float>());
+  sequential.add(Dropout<float>(0.25));
+  sequential.add(Dense<float>(3));
+  sequential.add(Softmax<float>());
+  sequential.build(Shape{1, 12, 12}, 5);
+  Model<float> graph(5);
+  Symbol h = graph.input(Shape{1, 12, 12});
+  h = graph.apply(Conv2D<float>(3, 3, Activation::relu), h);
+  h = graph.apply(BatchNormalization<float>(), h);
+  h = graph.apply(Flatten<float>(), h);
+  h = graph.apply(Dropout<float>(0.25), h);
+  h = graph.apply(Dense<float>(3), h);
+  graph.set_output(graph.apply(Softmax<float>(), h));
+  REQUIRE(sequential.model().size() == graph.size());
+  sequential.compile(Adam<float>(0.01f));
+  graph.compile(Adam<float>(0.01f));
+  Tensor<float> x;
+  std::vector<int> y;
+  test::bar_images(16, 3, 4, x, y);
+  for (int step = 0; step < 3; ++step) {
+    const auto a = sequential.train_on_batch(x, y), b = graph.train_on_batch(x, y);
+    CHECK(a.loss == b.loss);
+  }
+  const auto ps = sequential.parameters(), pg = graph.parameters();
+  REQUIRE(ps.size() == pg.size());
+  for (std::size_t k = 0; k < ps.size(); ++k)
+    for (std::size_t i = 0; i < ps[k]->size(); ++i) REQUIRE(ps[k]->value[i] == pg[k]->value[i]);
+  set_num_threads(0);
+}
+
+TEST_CASE("A Sequential's inference folds BatchNormalization into the Conv2D or Dense before it; folded and "
+          "unfolded agree",
+          "[sequential]") {
+  Sequential<double> model;
+  model.add(Conv2D<double>(4, 3, Activation::linear, 1, Padding::same, /*use_bias=*/false));
+  model.add(BatchNormalization<double>());  // folded (the conv without bias gets one)
+  model.add(ActivationLayer<double>("relu"));
+  model.add(MaxPool2D<double>(2));
+  model.add(Conv2D<double>(3, 3, Activation::relu));
+  model.add(BatchNormalization<double>());  // not folded: the conv's ReLU comes first
+  model.add(Flatten<double>());
+  model.add(Dense<double>(5));
+  model.add(BatchNormalization<double>());  // folded into the Dense
+  model.add(Dense<double>(3));
+  model.add(Softmax<double>());
+  model.build(Shape{2, 8, 8}, 4);
+  Rng rng(6);
+  for (auto* p : model.parameters())
+    for (auto& v : p->value) v = p->name == "gamma" ? rng.uniform(0.5, 1.5) : rng.uniform(-1.0, 1.0);
+  for (auto* p : model.non_trainable_parameters())
+    for (auto& v : p->value) v = p->name == "moving_variance" ? rng.uniform(0.5, 1.5) : rng.uniform(-0.5, 0.5);
+  Tensor<double> input(5, model.input_shape());
+  test::fill_uniform(input, rng);
+  // The reference: each layer's own batch forward in inference, BatchNormalization unfolded.
+  Tensor<double> reference[11];
+  const Tensor<double>* in = &input;
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    model.layer(i).forward(*in, reference[i], Mode::inference);
+    in = &reference[i];
+  }
+  model.set_fold_batch_norm(false);
+  const auto unfolded = model.predict(input);
+  CHECK(model.folded_batch_norms() == 0);
+  model.set_fold_batch_norm(true);
+  const auto folded = model.predict(input);
+  CHECK(model.folded_batch_norms() == 2);
+  REQUIRE(folded.size() == reference[10].size());
+  for (std::size_t i = 0; i < folded.size(); ++i) {
+    CHECK(unfolded[i] == Approx(reference[10][i]).margin(1e-12));
+    CHECK(folded[i] == Approx(reference[10][i]).margin(1e-12));
+  }
+}
+
+TEST_CASE("Training steps and inference of a planned batch size allocate no buffer", "[sequential]") {
+  Sequential<float> model;
+  model.add(Conv2D<float>(4, 3, Activation::relu));
+  model.add(MaxPool2D<float>(2));
+  model.add(Conv2D<float>(6, 3, Activation::linear, 1, Padding::same));
+  model.add(BatchNormalization<float>());
+  model.add(ActivationLayer<float>("relu"));
+  model.add(Flatten<float>());
+  model.add(Dropout<float>(0.2));
+  model.add(Dense<float>(8, Activation::relu));
+  model.add(Dense<float>(3));
+  model.add(Softmax<float>());
+  model.build(Shape{1, 12, 12}, 2);
+  model.compile(Adam<float>(0.01f));
+  Tensor<float> x;
+  std::vector<int> y;
+  test::bar_images(8, 3, 5, x, y);
+  for (int warm = 0; warm < 2; ++warm) model.train_on_batch(x, y), model.forward(x);  // plans the buffers
+  counting = true;
+  for (int step = 0; step < 3; ++step) {
+    model.train_on_batch(x, y);
+    model.forward(x);
+  }
+  counting = false;
+  CHECK(allocations.load() == 0);
 }

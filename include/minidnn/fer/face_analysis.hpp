@@ -5,7 +5,7 @@
 /// model gives its seven emotion probabilities. One `FaceAnalyzer` serves `fer predict`,
 /// `fer serve` and `fer video`, so the three give the same faces and the same scores.
 ///
-///     FaceAnalyzer analyzer(Sequential<float>::load("model.mdnn"), HaarCascade::load(cascade_xml));
+///     FaceAnalyzer analyzer(Model<float>::load("model.mdnn"), HaarCascade::load(cascade_xml));
 ///     for (const FaceResult& face : analyzer.analyze(vision::to_grey(vision::load_image("photo.jpg"))))
 ///       std::printf("%s\n", kEmotionNames[face.emotion()]);
 ///
@@ -20,7 +20,7 @@
 
 #include "minidnn/core/error.hpp"
 #include "minidnn/datasets/fer2013.hpp"
-#include "minidnn/model/sequential.hpp"
+#include "minidnn/model/functional.hpp"
 #include "minidnn/model/test_time_augmentation.hpp"
 #include "minidnn/vision/haar_cascade.hpp"
 #include "minidnn/vision/image.hpp"
@@ -70,7 +70,7 @@ inline void sort_reading_order(std::vector<vision::Box>& boxes) {
 class FaceAnalyzer {
  public:
   /// `model` must map (1, N, N), N <= 48, to (7,): anything else is an Error naming both shapes.
-  FaceAnalyzer(Sequential<float> model, vision::HaarCascade cascade)
+  FaceAnalyzer(Model<float> model, vision::HaarCascade cascade)
       : model_(std::move(model)), cascade_(std::move(cascade)) {
     const Shape& in = model_.input_shape();
     if (in.rank() != 3 || in.channels() != 1 || in.height() != in.width() || in.height() > kFaceSide ||
@@ -82,7 +82,7 @@ class FaceAnalyzer {
   /// none (the default), flip or ten-crop (model/test_time_augmentation.hpp).
   void set_test_time_augmentation(TestTimeAugmentation tta) { tta_ = tta; }
 
-  Sequential<float>& model() { return model_; }
+  Model<float>& model() { return model_; }
   const vision::HaarCascade& cascade() const { return cascade_; }
 
   /// The faces the cascade finds in `grey`, in reading order, each classified.
@@ -111,7 +111,7 @@ class FaceAnalyzer {
   }
 
  private:
-  Sequential<float> model_;
+  Model<float> model_;
   vision::HaarCascade cascade_;
   Tensor<float> batch_;  // (faces, 1, 48, 48), reused from photo to photo
   TestTimeAugmentation tta_ = TestTimeAugmentation::none;

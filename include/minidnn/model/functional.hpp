@@ -19,11 +19,13 @@
 /// gradient being the sum over its consumers. Activations and gradients are one buffer per node,
 /// resized per batch and reused.
 ///
-/// What it has today: fit (the same loop as Sequential's, model/fit_loop.hpp), train_on_batch,
-/// evaluate, predict, parameters, summary (with a "Connected to" column), save/load (model file
-/// format version 3, model/model_file.hpp), a GradientObserver hook for data-parallel training
-/// (distributed/). Not yet: Sequential as a special case of this graph
-/// engine.
+/// Inference runs chains of per-sample layers (Layer::has_sample_forward) one sample at a time and
+/// folds a BatchNormalization into the Conv2D or Dense before it. It has fit (model/fit_loop.hpp),
+/// train_on_batch, evaluate, predict, parameters, summary (with a "Connected to" column),
+/// save/load (model file format version 3, model/model_file.hpp; load also reads a Sequential's
+/// files, as a chain). It is the one training engine: Sequential (model/sequential.hpp) is a chain
+/// of it. A GradientObserver hook (set_gradient_observer) lets data-parallel training
+/// (distributed/) start each node's gradient allreduce as soon as backward has produced it.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -36,6 +38,8 @@
 #include <utility>
 #include <vector>
 
+#include "minidnn/core/aligned_vector.hpp"
+#include "minidnn/core/parallel.hpp"
 #include "minidnn/layers/batch_normalization.hpp"
 #include "minidnn/layers/conv2d.hpp"
 #include "minidnn/layers/dense.hpp"
@@ -70,6 +74,9 @@ struct Symbol {
 };
 
 template <typename T>
+class Sequential;
+
+template <typename T>
 class Model {
  public:
   using Loss = CategoricalCrossEntropy<T>;
@@ -88,9 +95,13 @@ class Model {
   /// Applies a one-input layer to `x`; builds it for x's shape.
   template <typename L, typename = std::enable_if_t<std::is_base_of_v<Layer<T>, L>>>
   Symbol apply(L layer, Symbol x) {
+    return apply(std::unique_ptr<Layer<T>>(std::make_unique<L>(std::move(layer))), x);
+  }
+  Symbol apply(std::unique_ptr<Layer<T>> layer, Symbol x) {
     check_symbol(x);
+    if (!layer) fail("Model: cannot apply a null layer");
     Node node;
-    node.layer = std::make_unique<L>(std::move(layer));
+    node.layer = std::move(layer);
     node.inputs = {x.node};
     try {
       node.shape = node.layer->build(nodes_[x.node].shape, rng_);
@@ -129,6 +140,15 @@ class Model {
   const Shape& output_shape() const { return require_output(), nodes_[output_].shape; }
   /// Nodes, the input included.
   std::size_t size() const { return nodes_.size(); }
+  /// Node k's one-input layer; null for the input and for merges (Add, Concatenate).
+  Layer<T>* layer(std::size_t k) { return nodes_.at(k).layer.get(); }
+  const Layer<T>* layer(std::size_t k) const { return nodes_.at(k).layer.get(); }
+  /// Node k in words: its layer's type and configuration, a merge's type, or "Input".
+  std::string describe(std::size_t k) const {
+    const Node& node = nodes_.at(k);
+    if (node.layer) return node.layer->type() + " " + node.layer->describe();
+    return node.merge ? node.merge->type() : "Input " + node.shape.to_string();
+  }
 
   std::vector<Parameter<T>*> parameters() {
     std::vector<Parameter<T>*> all;
@@ -188,20 +208,29 @@ class Model {
     } restore{this, fold && !folds_.empty()};
     if (restore.active)
       for (auto& f : folds_) compute_fold(f), swap_folded(f);
+    plan_chains();
     std::size_t next_fold = 0;
-    for (std::size_t k = 1; k < nodes_.size(); ++k) {
+    for (std::size_t k = 1; k < nodes_.size();) {
       Node& node = nodes_[k];
       if (restore.active && next_fold < folds_.size() && folds_[next_fold].bn == int(k)) {
         std::swap(node.output, nodes_[folds_[next_fold].layer].output);  // the folded layer's output is this node's
         ++next_fold;
+        ++k;
         continue;
       }
       if (node.layer) {
+        const std::size_t end = mode == Mode::inference ? sample_chain_end(k, x.batch(), restore.active) : k + 1;
+        if (end - k > 1) {
+          forward_sample_chain(k, end);
+          k = end;
+          continue;
+        }
         node.layer->forward(value(node.inputs[0]), node.output, mode);
       } else {
         gather_inputs(node);
         node.merge->forward(inputs_scratch_, node.output);
       }
+      ++k;
     }
     return value(output_);
   }
@@ -216,7 +245,7 @@ class Model {
     if (!std::isfinite(result.loss)) fail("training diverged: the loss is ", result.loss);
     result.accuracy = accuracy(probabilities, labels);
     backward_from_loss(labels);
-    optimizer_->step(parameters());
+    optimizer_->step(step_parameters());
     return result;
   }
 
@@ -325,6 +354,8 @@ class Model {
   }
 
  private:
+  friend class Sequential<T>;
+
   // layer (one input) or merge (several), neither for the input; inputs; shape: as stored in a
   // model file.
   struct Node : model_file::GraphNode<T> {
@@ -336,6 +367,14 @@ class Model {
   Symbol push(Node node) {
     nodes_.push_back(std::move(node));
     return Symbol{int(nodes_.size()) - 1};
+  }
+  // Appends an already built one-input layer reading the last node (Sequential's chain).
+  Symbol append_built(std::unique_ptr<Layer<T>> layer) {
+    Node node;
+    node.shape = layer->output_shape();
+    node.layer = std::move(layer);
+    node.inputs = {int(nodes_.size()) - 1};
+    return push(std::move(node));
   }
   void check_symbol(Symbol x) const {
     if (x.node < 0 || std::size_t(x.node) >= nodes_.size()) fail("Model: symbol ", x.node, " is not a node of this model");
@@ -396,7 +435,64 @@ class Model {
       f.bn = int(k);
       folds_.push_back(std::move(f));
     }
+    in_fold_.assign(nodes_.size(), 0);
+    for (const Fold& f : folds_) in_fold_[f.layer] = in_fold_[f.bn] = 1;
     folds_planned_for_ = nodes_.size();
+  }
+
+  // Which nodes pass their output straight to the next node and to nothing else (the links of
+  // the per-sample chains inference runs), once per graph and output.
+  void plan_chains() {
+    if (chains_planned_for_ == nodes_.size() && chains_output_ == output_) return;
+    std::vector<int> consumers(nodes_.size(), 0);
+    for (const auto& node : nodes_)
+      for (int i : node.inputs) ++consumers[i];
+    feeds_next_only_.assign(nodes_.size(), 0);
+    for (std::size_t k = 1; k + 1 < nodes_.size(); ++k) {
+      const Node& next = nodes_[k + 1];
+      feeds_next_only_[k] = next.layer && next.inputs[0] == int(k) && consumers[k] == 1 && int(k) != output_;
+    }
+    chains_planned_for_ = nodes_.size();
+    chains_output_ = output_;
+  }
+
+  // One past the last node of the chain of per-sample layers that starts at node `first` (first + 1
+  // when it has no per-sample forward). Nodes of a fold in use run as batches.
+  std::size_t sample_chain_end(std::size_t first, int batch, bool folding) const {
+    auto per_sample = [&](std::size_t k) {
+      return nodes_[k].layer && !(folding && in_fold_[k]) && nodes_[k].layer->has_sample_forward(batch);
+    };
+    std::size_t end = first + 1;
+    if (per_sample(first))
+      while (end < nodes_.size() && feeds_next_only_[end - 1] && per_sample(end)) ++end;
+    return end;
+  }
+
+  // Inference through nodes [first, last), a chain of layers with a per-sample forward, one
+  // sample at a time: each thread passes its sample from layer to layer in two scratch buffers of
+  // its own, which stay in cache, and only the last node's output goes to memory. (The outputs of
+  // the chain's other nodes are left as they were; nothing else reads them.)
+  void forward_sample_chain(std::size_t first, std::size_t last) {
+    const Tensor<T>& x = value(nodes_[first].inputs[0]);
+    Tensor<T>& y = nodes_[last - 1].output;
+    const int batch = x.batch();
+    y.resize(batch, nodes_[last - 1].shape);
+    std::size_t largest = 0;
+    for (std::size_t k = first; k + 1 < last; ++k) largest = std::max(largest, nodes_[k].shape.size());
+    const std::size_t stride = (largest + 15) / 16 * 16;  // keeps the second buffer 64-byte aligned for float
+    sample_scratch_.resize(std::max<std::size_t>(sample_scratch_.size(), max_threads()));
+    for (auto& scratch : sample_scratch_)
+      if (scratch.size() < 2 * stride) scratch.resize(2 * stride);
+#pragma omp parallel for schedule(static) if (batch > 1)
+    for (int n = 0; n < batch; ++n) {
+      T* scratch = sample_scratch_[thread_index()].data();
+      const T* in = x.sample(n);
+      for (std::size_t k = first; k < last; ++k) {
+        T* out = k + 1 == last ? y.sample(n) : scratch + ((k - first) % 2) * stride;
+        nodes_[k].layer->forward_sample(in, out);
+        in = out;
+      }
+    }
   }
 
   // Fills f's folded weights from the current weights and moving statistics.
@@ -428,18 +524,32 @@ class Model {
     std::swap(*bias, f.bias);
   }
 
+  // parameters(), listed once per graph: a step builds no vector.
+  const std::vector<Parameter<T>*>& step_parameters() {
+    if (step_parameters_for_ != nodes_.size()) {
+      step_parameters_ = parameters();
+      step_parameters_for_ = nodes_.size();
+    }
+    return step_parameters_;
+  }
+
   void reset_gradients() {
     for (auto& node : nodes_) node.has_grad = false;
   }
 
-  // Adds `g` into node k's gradient (the first contribution is moved in).
+  // Where a backward writes its contribution to node k's gradient: straight into the node's own
+  // buffer for the first one (then marked as set), else into `spare` for accumulate to add. Each
+  // node keeps its buffer from step to step, so steps of one batch size allocate nothing.
+  Tensor<T>* gradient_target(int k, Tensor<T>& spare) {
+    Node& node = nodes_[k];
+    if (node.has_grad) return &spare;
+    node.has_grad = true;
+    return &node.grad;
+  }
+  // Adds `g` into node k's gradient unless g is that gradient (gradient_target's first contribution).
   void accumulate(int k, Tensor<T>& g) {
     Node& node = nodes_[k];
-    if (!node.has_grad) {
-      std::swap(node.grad, g);
-      node.has_grad = true;
-      return;
-    }
+    if (&g == &node.grad) return;
     T* dst = node.grad.data();
     const T* src = g.data();
     for (std::size_t i = 0; i < node.grad.size(); ++i) dst[i] += src[i];
@@ -450,8 +560,9 @@ class Model {
     Node& out = nodes_[output_];
     if (dynamic_cast<Softmax<T>*>(out.layer.get()) && out.inputs[0] != 0) {
       // Fused softmax + cross-entropy: dLoss/d(softmax input) = (p - y) / N.
-      Loss::softmax_gradient(out.output, labels, scratch_, loss_options_);
-      accumulate(out.inputs[0], scratch_);
+      Tensor<T>* target = gradient_target(out.inputs[0], scratch_);
+      Loss::softmax_gradient(out.output, labels, *target, loss_options_);
+      accumulate(out.inputs[0], *target);
     } else {
       Loss::gradient(value(output_), labels, out.grad, loss_options_);
       out.has_grad = true;
@@ -475,18 +586,20 @@ class Model {
       if (node.layer) {
         const int in = node.inputs[0];
         const bool wants = in != 0 || grad_input;
-        node.layer->backward(value(in), node.output, node.grad, wants ? &scratch_ : nullptr);
+        Tensor<T>* target = wants ? gradient_target(in, scratch_) : nullptr;
+        node.layer->backward(value(in), node.output, node.grad, target);
         if (gradient_observer_) gradient_observer_->gradients_ready(node.layer->parameters());
-        if (wants) accumulate(in, scratch_);
+        if (wants) accumulate(in, *target);
       } else {
         gather_inputs(node);
         merge_grads_.resize(node.inputs.size());
         grad_pointers_.clear();
-        for (std::size_t i = 0; i < node.inputs.size(); ++i)
-          grad_pointers_.push_back(node.inputs[i] != 0 || grad_input ? &merge_grads_[i] : nullptr);
+        for (std::size_t i = 0; i < node.inputs.size(); ++i)  // an input used twice: its second slot is a spare
+          grad_pointers_.push_back(node.inputs[i] != 0 || grad_input ? gradient_target(node.inputs[i], merge_grads_[i])
+                                                                      : nullptr);
         node.merge->backward(inputs_scratch_, node.grad, grad_pointers_);
         for (std::size_t i = 0; i < node.inputs.size(); ++i)
-          if (grad_pointers_[i]) accumulate(node.inputs[i], merge_grads_[i]);
+          if (grad_pointers_[i]) accumulate(node.inputs[i], *grad_pointers_[i]);
       }
     }
     if (gradient_observer_) gradient_observer_->backward_done();
@@ -510,7 +623,14 @@ class Model {
   std::vector<Node> nodes_;
   bool fold_batch_norm_ = true;
   std::vector<Fold> folds_;
+  std::vector<char> in_fold_;          // per node: the layer or the BatchNormalization of a fold
   std::size_t folds_planned_for_ = 0;  // the node count folds_ was planned for
+  std::vector<char> feeds_next_only_;  // per node: its one consumer is the next node, a layer
+  std::size_t chains_planned_for_ = 0;
+  int chains_output_ = -1;
+  std::vector<AlignedVector<T>> sample_scratch_;  // per thread: two buffers for forward_sample_chain
+  std::vector<Parameter<T>*> step_parameters_;
+  std::size_t step_parameters_for_ = 0;
   int output_ = -1;
   const Tensor<T>* input_ = nullptr;
   std::unique_ptr<Optimizer<T>> optimizer_;

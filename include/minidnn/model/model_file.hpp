@@ -214,13 +214,13 @@ void write_framed(const std::filesystem::path& path, std::uint32_t version, cons
 /// (format version 2: a chain of layers).
 template <typename T>
 void save(const std::filesystem::path& path, const Shape& input_shape,
-          const std::vector<std::unique_ptr<Layer<T>>>& layers, const Optimizer<T>* optimizer,
+          const std::vector<Layer<T>*>& layers, const Optimizer<T>* optimizer,
           const std::string& metadata) {
   BinaryWriter payload;
   write_shape(payload, input_shape.dims());
   payload.write<std::uint32_t>(static_cast<std::uint32_t>(layers.size()));
   std::vector<Parameter<T>*> params;
-  for (const auto& layer : layers) {
+  for (auto* layer : layers) {
     write_layer(payload, *layer);
     for (auto* p : layer->parameters()) params.push_back(p);
   }
