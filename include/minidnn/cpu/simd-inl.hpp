@@ -55,6 +55,7 @@ struct Simd {
 // Winograd kernels need, so that each of them is written once for both widths:
 //   load_first(p, n), store_first(p, v, n)   the first n lanes (a row's ragged end)
 //   is_nan(v), mask_or(a, b), any(m), no_lanes()   NaN tracking (masks as first_lanes makes them)
+//   mask_andnot(a, b)              the lanes of b not in a (float only)
 //   deinterleave(a, b, even, odd)  the even / odd lanes of the 2*width values a, b
 //   transpose(rows)                rows[r] lane c becomes rows[c] lane r (width x width)
 //   greater(a, b), select(m, a, b)  a > b (false for NaN), m ? a : b lane by lane
@@ -91,6 +92,7 @@ struct Simd<float> {
   static Mask no_lanes() { return 0; }
   static Mask is_nan(Vec v) { return _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q); }
   static Mask mask_or(Mask a, Mask b) { return Mask(a | b); }
+  static Mask mask_andnot(Mask a, Mask b) { return Mask(~a & b); }
   static bool any(Mask m) { return m != 0; }
   static void deinterleave(Vec a, Vec b, Vec& even, Vec& odd) {
     const __m512i even_lanes = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -186,6 +188,7 @@ struct Simd<float> {
   static Mask no_lanes() { return _mm256_setzero_si256(); }
   static Mask is_nan(Vec v) { return _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)); }
   static Mask mask_or(Mask a, Mask b) { return _mm256_or_si256(a, b); }
+  static Mask mask_andnot(Mask a, Mask b) { return _mm256_andnot_si256(a, b); }
   static bool any(Mask m) { return !_mm256_testz_si256(m, m); }
   static void deinterleave(Vec a, Vec b, Vec& even, Vec& odd) {
     // Per 128-bit half: a0 a2 b0 b2 | a4 a6 b4 b6; then the 64-bit quarters reordered.

@@ -10,42 +10,43 @@ namespace detail {
 #if !MINIDNN_ISA_BASELINE
 /// The float forward at stride 1 along the row: `width` adjacent outputs of a row per vector
 /// (a masked vector for the tail), accumulated in a register over every tap (ky, kx) in the
-/// reference's order and stored once. Only the columns whose every tap is inside the row take
-/// the vector loop; the pad_left / right-border columns take the per-element loop. Accumulate:
-/// add to y instead of starting from the bias.
+/// reference's order and stored once. A tap whose input column is outside the row for some lanes
+/// (the first and last columns under padding) loads and adds only the lanes inside (a masked
+/// load and select: those lanes keep their sum, as the reference skips the tap), so small planes
+/// (6x6: one vector per row) pay no per-element border loop. Accumulate: add to y instead of
+/// starting from the bias.
 template <bool Accumulate>
 void depthwise_plane_forward_simd(const ops::DepthwiseGeometry& g, const float* x, const float* kernel, float bias,
                                   float* y) {
   using S = Simd<float>;
   constexpr int width = S::width;
-  // Output columns [lo, hi) read input columns [ox - pad_left, ox - pad_left + kw) inside [0, in_w).
-  const int lo = std::min(g.pad_left, g.out_w);
-  const int hi = std::max(lo, std::min(g.out_w, g.in_w - g.kernel_w + g.pad_left + 1));
   const S::Vec b = S::set1(bias);
   for (int oy = 0; oy < g.out_h; ++oy) {
     float* yrow = y + std::ptrdiff_t(oy) * g.out_w;
     const int top = oy * g.stride_h - g.pad_top;  // input row of tap ky = 0
     const int ky0 = std::max(0, -top), ky1 = std::min(g.kernel_h, g.in_h - top);
-    auto border = [&](int ox) {
-      float sum = Accumulate ? yrow[ox] : bias;
-      for (int ky = ky0; ky < ky1; ++ky) {
-        const float* xrow = x + std::ptrdiff_t(top + ky) * g.in_w;
-        for (int kx = 0; kx < g.kernel_w; ++kx) {
-          const int ix = ox + kx - g.pad_left;
-          if (ix >= 0 && ix < g.in_w) sum += kernel[ky * g.kernel_w + kx] * xrow[ix];
-        }
-      }
-      yrow[ox] = sum;
-    };
-    for (int ox = 0; ox < lo; ++ox) border(ox);
-    for (int ox = hi; ox < g.out_w; ++ox) border(ox);
-    for (int ox = lo; ox < hi; ox += width) {
-      const int n = std::min(width, hi - ox);
+    for (int ox = 0; ox < g.out_w; ox += width) {
+      const int n = std::min(width, g.out_w - ox);
       S::Vec acc = Accumulate ? S::load_first(yrow + ox, n) : b;
       for (int ky = ky0; ky < ky1; ++ky) {
-        const float* xs = x + std::ptrdiff_t(top + ky) * g.in_w + ox - g.pad_left;
+        const float* xrow = x + std::ptrdiff_t(top + ky) * g.in_w;
         const float* ks = kernel + ky * g.kernel_w;
-        for (int kx = 0; kx < g.kernel_w; ++kx) acc = S::fmadd(S::set1(ks[kx]), S::load_first(xs + kx, n), acc);
+        for (int kx = 0; kx < g.kernel_w; ++kx) {
+          const int col = ox + kx - g.pad_left;  // input column of lane 0
+          // Lanes [lo, hi) read inside [0, in_w).
+          const int lo = std::max(0, -col), hi = std::min(n, g.in_w - col);
+          if (lo >= hi) continue;
+          const S::Vec w = S::set1(ks[kx]);
+          if (lo == 0) {
+            const S::Vec v = S::load_first(xrow + col, hi);
+            acc = hi == width ? S::fmadd(w, v, acc) : S::select(S::first_lanes(hi), S::fmadd(w, v, acc), acc);
+          } else {
+            const S::Mask inside = S::mask_andnot(S::first_lanes(lo), S::first_lanes(hi));
+            // The masked load reads only lanes >= lo, all inside the row.
+            const S::Vec v = S::load(xrow + col, inside);
+            acc = S::select(inside, S::fmadd(w, v, acc), acc);
+          }
+        }
       }
       S::store_first(yrow + ox, acc, n);
     }
