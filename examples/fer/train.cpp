@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cerrno>
@@ -16,6 +17,9 @@
 #include <minidnn/model/callbacks.hpp>
 #include <minidnn/model/fit_loop.hpp>
 #include <minidnn/ops/augment.hpp>
+#include <minidnn/optim/adam.hpp>
+#include <minidnn/optim/one_cycle.hpp>
+#include <minidnn/optim/sgd.hpp>
 
 #include "charts.hpp"
 #include "commands.hpp"
@@ -36,7 +40,11 @@ struct RunState {
   std::string model = "seed";
   int epochs = 30, batch = 256;
   double lr = 1e-3;
-  std::string lr_schedule = "constant";  // or "cosine"
+  std::string lr_schedule = "constant";  // or "cosine", "one-cycle"
+  double warmup = 0.3;                    // one-cycle: fraction of the steps spent warming up
+  std::string optimizer = "adam";         // or "adamw", "sgd"
+  double momentum = 0.9, weight_decay = 0.0;  // momentum: sgd's; weight decay: sgd's L2, adamw's decoupled
+  bool nesterov = false;
   std::uint64_t seed = 1;
   bool augment = false;
   int max_shift = 1;  // pixels, with --augment
@@ -60,7 +68,8 @@ struct RunState {
     std::ostringstream out;
     out.precision(17);
     out << "fer_checkpoint=1\nmodel=" << model << "\nepochs=" << epochs << "\nbatch=" << batch << "\nlr=" << lr
-        << "\nlr_schedule=" << lr_schedule << "\nseed=" << seed << "\naugment=" << augment << "\nshift=" << max_shift << "\ndata=" << data << "\ntrain_rows=" << train_rows
+        << "\nlr_schedule=" << lr_schedule << "\nwarmup=" << warmup << "\noptimizer=" << optimizer
+        << "\nmomentum=" << momentum << "\nnesterov=" << nesterov << "\nweight_decay=" << weight_decay << "\nseed=" << seed << "\naugment=" << augment << "\nshift=" << max_shift << "\ndata=" << data << "\ntrain_rows=" << train_rows
         << "\nval_rows=" << val_rows << "\ncrop=" << crop << "\nrotate=" << rotate << "\nscale=" << scale
         << "\nerase=" << erase << "\nvalidation_split=" << validation_split << "\nlabel_smoothing=" << label_smoothing
         << "\nclass_weights=" << class_weights
@@ -127,6 +136,14 @@ struct RunState {
       else if (key == "batch") s.batch = static_cast<int>(to_long(value, 1, 65536));
       else if (key == "lr") s.lr = to_double(value);
       else if (key == "lr_schedule") s.lr_schedule = value;
+      else if (key == "warmup") {
+        s.warmup = to_double(value);
+        if (!(s.warmup > 0 && s.warmup < 1)) throw bad("expected a fraction in (0, 1)");
+      }
+      else if (key == "optimizer") s.optimizer = value;
+      else if (key == "momentum") s.momentum = to_double(value);
+      else if (key == "nesterov") s.nesterov = value == "1";
+      else if (key == "weight_decay") s.weight_decay = to_double(value);
       else if (key == "seed") s.seed = static_cast<std::uint64_t>(to_long(value, 0, kMaxInt));
       else if (key == "augment") s.augment = value == "1";
       else if (key == "shift") s.max_shift = static_cast<int>(to_long(value, 0, 16));
@@ -199,7 +216,7 @@ std::string stem_of(const std::string& out) {
 int run_train(int argc, char** argv) {
   Args args("fer train",
             "fer train [--data FILE] [--model seed|small|mini-xception|vgg-bn] [--epochs 30] [--batch 256] [--lr 1e-3] "
-            "[--lr-schedule constant] [--seed 1] [--augment [--shift 1]] [--crop N] [--rotate DEGREES] [--scale FRACTION] "
+            "[--lr-schedule constant [--warmup 0.3]] [--optimizer adam [--momentum 0.9] [--nesterov] [--weight-decay 0]] [--seed 1] [--augment [--shift 1]] [--crop N] [--rotate DEGREES] [--scale FRACTION] "
             "[--erase PROBABILITY] [--validation-split FRACTION] [--label-smoothing 0] [--class-weights none] "
             "[--early-stopping N] [--reduce-lr-on-plateau N] [--out model.mdnn] [--resume CHECKPOINT]",
             "Trains on the Training rows and validates on PublicTest after every epoch. With --validation-split F\n"
@@ -212,9 +229,18 @@ int run_train(int argc, char** argv) {
       .option("model", "NAME", "seed", "architecture: seed (the tutorial's CNN), small, mini-xception or vgg-bn (VGG-style with BatchNorm; with --crop 44)")
       .option("epochs", "N", "30", "epochs to train (in all, counting resumed ones)")
       .option("batch", "N", "256", "batch size")
-      .option("lr", "RATE", "1e-3", "Adam learning rate")
+      .option("lr", "RATE", "1e-3", "learning rate (one-cycle's peak)")
       .option("lr-schedule", "NAME", "constant",
-              "constant (the tutorial's), or cosine: from RATE down towards 0 over the epochs")
+              "constant (the tutorial's); cosine: from RATE down towards 0 over the epochs; or one-cycle: per batch, "
+              "from RATE/25 up to RATE over the --warmup fraction of the steps, then a cosine down to RATE/25e4 "
+              "(torch's OneCycleLR)")
+      .option("warmup", "FRACTION", "0.3", "with --lr-schedule one-cycle: the fraction of the steps spent warming up")
+      .option("optimizer", "NAME", "adam",
+              "adam (the tutorial's), adamw (Adam with decoupled --weight-decay) or sgd (with --momentum, "
+              "--nesterov and L2 --weight-decay)")
+      .option("momentum", "M", "0.9", "with --optimizer sgd: momentum, in [0, 1)")
+      .flag("nesterov", "with --optimizer sgd: Nesterov momentum")
+      .option("weight-decay", "W", "0", "with sgd: L2 weight decay; with adamw: decoupled weight decay")
       .option("seed", "N", "1", "seed for weights, shuffling, dropout and augmentation")
       .flag("augment", "random horizontal flips and small shifts (edges repeated)")
       .option("shift", "PIXELS", "1", "with --augment: largest shift in each direction")
@@ -289,6 +315,11 @@ int run_train(int argc, char** argv) {
       differs_number("lr", state.lr, lr.str());
     }
     differs("lr-schedule", state.lr_schedule);
+    differs_number("warmup", state.warmup, std::to_string(state.warmup));
+    differs("optimizer", state.optimizer);
+    differs_number("momentum", state.momentum, std::to_string(state.momentum));
+    differs_number("weight-decay", state.weight_decay, std::to_string(state.weight_decay));
+    if (args.flag_set("nesterov") && !state.nesterov) conflicts.push_back("--nesterov (the checkpoint trains without)");
     differs_number("label-smoothing", state.label_smoothing, std::to_string(state.label_smoothing));
     differs("class-weights", state.class_weights);
     differs_number("early-stopping", state.early_stopping, std::to_string(state.early_stopping));
@@ -338,8 +369,23 @@ int run_train(int argc, char** argv) {
     }
     state.lr = args.get_positive_double("lr", 10.0);
     state.lr_schedule = args.get("lr-schedule");
-    if (state.lr_schedule != "constant" && state.lr_schedule != "cosine")
-      throw UsageError("fer train: --lr-schedule must be constant or cosine, got '" + state.lr_schedule + "'");
+    if (state.lr_schedule != "constant" && state.lr_schedule != "cosine" && state.lr_schedule != "one-cycle")
+      throw UsageError("fer train: --lr-schedule must be constant, cosine or one-cycle, got '" + state.lr_schedule + "'");
+    state.warmup = args.get_double("warmup", 0.01, 0.99);
+    if (args.has("warmup") && state.lr_schedule != "one-cycle")
+      throw UsageError("fer train: --warmup is one-cycle's; use it with --lr-schedule one-cycle");
+    state.optimizer = args.get("optimizer");
+    if (state.optimizer != "adam" && state.optimizer != "adamw" && state.optimizer != "sgd")
+      throw UsageError("fer train: --optimizer must be adam, adamw or sgd, got '" + state.optimizer + "'");
+    state.momentum = args.get_double("momentum", 0.0, 0.999);
+    state.nesterov = args.flag_set("nesterov");
+    state.weight_decay = args.get_double("weight-decay", 0.0, 1.0);
+    if ((args.has("momentum") || state.nesterov) && state.optimizer != "sgd")
+      throw UsageError("fer train: --momentum and --nesterov are sgd's; use them with --optimizer sgd");
+    if (state.nesterov && state.momentum == 0.0)
+      throw UsageError("fer train: --nesterov needs a --momentum above 0");
+    if (state.weight_decay > 0 && state.optimizer == "adam")
+      throw UsageError("fer train: --weight-decay with Adam: use --optimizer adamw (decoupled) or sgd (L2)");
     state.seed = static_cast<std::uint64_t>(args.get_int("seed", 0, 2147483647));
     state.augment = args.flag_set("augment");
     state.max_shift = args.get_int("shift", 0, 16);
@@ -370,7 +416,17 @@ int run_train(int argc, char** argv) {
                        " model cannot take " + std::to_string(state.crop) + "x" + std::to_string(state.crop) +
                        " faces: " + e.what());
     }
-    model.compile(minidnn::Adam<float>(state.lr));
+    if (state.optimizer == "sgd") {
+      minidnn::SGDOptions sgd;
+      sgd.momentum = state.momentum;
+      sgd.nesterov = state.nesterov;
+      sgd.weight_decay = state.weight_decay;
+      model.compile(minidnn::SGD<float>(state.lr, sgd));
+    } else if (state.optimizer == "adamw") {
+      model.compile(minidnn::AdamW<float>(state.lr, state.weight_decay));
+    } else {
+      model.compile(minidnn::Adam<float>(state.lr));
+    }
   }
 
   const int train_rows = state.train_rows, val_rows = state.val_rows;
@@ -444,6 +500,14 @@ int run_train(int argc, char** argv) {
     options.validation_y = &validation.labels;
   }
   if (state.lr_schedule == "cosine") options.learning_rate = minidnn::CosineDecay{state.lr, state.epochs};
+  if (state.lr_schedule == "one-cycle") {
+    const std::int64_t batches = (std::int64_t(data.training.size()) + state.batch - 1) / state.batch;
+    minidnn::OneCycle schedule;
+    schedule.max_rate = state.lr;
+    schedule.total_steps = std::max<std::int64_t>(2, batches * state.epochs);
+    schedule.pct_start = state.warmup;
+    options.step_learning_rate = schedule;
+  }
   minidnn::EarlyStopping<float> early_stopping("val_loss", state.early_stopping, 0.0, /*restore_best_weights=*/true);
   minidnn::ReduceLROnPlateau<float> plateau("val_loss", 0.5, state.plateau);
   if (state.early_stopping > 0) {

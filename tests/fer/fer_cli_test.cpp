@@ -13,6 +13,8 @@
 #include "support/json_check.hpp"
 #include "support/paths.hpp"
 #include "support/shell.hpp"
+#include "minidnn/model/functional.hpp"
+#include "minidnn/optim/sgd.hpp"
 
 namespace fs = std::filesystem;
 
@@ -78,7 +80,7 @@ TEST_CASE("fer: --help, unknown commands and flags", "[fer][cli]") {
   CHECK_THAT(r.output, Catch::Contains("--shift"));
   r = fer("train --lr-schedule linear", dir);
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--lr-schedule must be constant or cosine, got 'linear'"));
+  CHECK_THAT(r.output, Catch::Contains("--lr-schedule must be constant, cosine or one-cycle, got 'linear'"));
 }
 
 TEST_CASE("fer: missing and wrong files give a message naming them and a non-zero exit", "[fer][cli]") {
@@ -230,4 +232,35 @@ TEST_CASE("fer train's training tools: label smoothing, class weights, early sto
   r = fer("train" + rows + " --reduce-lr-on-plateau 2 --lr-schedule cosine --out u.mdnn", dir);
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("use it with --lr-schedule constant"));
+}
+
+TEST_CASE("fer train --optimizer sgd --nesterov --weight-decay with --lr-schedule one-cycle; kept for --resume", "[fer]") {
+  const auto dir = minidnn::test::scratch_dir("fer_optimizers");
+  const std::string rows = " --model small --batch 64 --train-rows 300 --val-rows 70";
+  // 300 rows in batches of 64: 5 batches an epoch, 10 steps in 2 epochs.
+  Run r = fer("train" + rows + " --epochs 2 --optimizer sgd --momentum 0.8 --nesterov --weight-decay 5e-4"
+              " --lr 0.05 --lr-schedule one-cycle --warmup 0.2 --out o.mdnn", dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto model = minidnn::Model<float>::load(dir / "o.mdnn.ckpt");
+  REQUIRE(model.optimizer() != nullptr);
+  const auto* sgd = dynamic_cast<const minidnn::SGD<float>*>(model.optimizer());
+  REQUIRE(sgd != nullptr);
+  CHECK(sgd->momentum() == Approx(0.8));
+  CHECK(sgd->nesterov());
+  CHECK(sgd->weight_decay() == Approx(5e-4));
+  // The last of the 10 steps runs at torch's OneCycleLR final rate: 0.05 / 25 / 1e4.
+  CHECK(sgd->learning_rate() == Approx(0.05 / 25 / 1e4).epsilon(1e-6));
+  r = fer("train --resume o.mdnn.ckpt --epochs 3 --optimizer adam --out o.mdnn", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--optimizer adam (the checkpoint's: sgd"));
+  r = fer("train" + rows + " --weight-decay 0.01 --out u.mdnn", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("use --optimizer adamw"));
+  r = fer("train" + rows + " --nesterov --out u.mdnn", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--momentum and --nesterov are sgd's"));
+  r = fer("train" + rows + " --optimizer rmsprop --out u.mdnn", dir);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--optimizer must be adam, adamw or sgd"));
 }
