@@ -29,8 +29,11 @@ if [[ "${SANITIZE:-1}" != 0 ]]; then
   cmake -S . -B "$sanitize_build" -DCMAKE_BUILD_TYPE=Release -DMINIDNN_SANITIZE=ON -DMINIDNN_BUILD_TESTS=ON \
         -DMINIDNN_BUILD_EXAMPLES=ON -DMINIDNN_BUILD_BENCH=OFF -DMINIDNN_WITH_CUDA=OFF
   cmake --build "$sanitize_build" -j"$jobs"
+  # models.fer_small_test trains three epochs on the real FER2013 (an accuracy check, run in the
+  # plain pass): under the sanitizers it took 14 of the stage's 19 minutes and reaches no code the
+  # model, layer and fer tests here do not.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir "$sanitize_build" --output-on-failure -j"$jobs"
+    ctest --test-dir "$sanitize_build" --output-on-failure -j"$jobs" -E '^models\.fer_small_test$'
 fi
 
 if [[ "${AARCH64:-1}" != 0 ]]; then
