@@ -6,6 +6,7 @@ int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_predict(int argc, char** argv);
 int run_synth(int argc, char** argv);
+int run_export(int argc, char** argv);
 int run_video(int argc, char** argv);  // only with FER_HAS_VIDEO (FFmpeg found)
 int run_serve(int argc, char** argv);  // built with cpp-httplib and nlohmann-json (FER_SERVE)
 }  // namespace fer

@@ -23,6 +23,7 @@ void print_usage() {
       "  eval      loss, accuracy, per-class report and confusion matrix of a model\n"
       "  predict   find faces in photos and classify their expressions\n"
       "  synth     write the embedded synthetic face set as a FER2013-format CSV\n"
+      "  export    an inference copy of a model, optionally with float16 weights (half the file)\n"
 #ifdef FER_SERVE
       "  serve     serve the model over HTTP: a JSON API and a page for photos and the webcam\n"
 #endif
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
     if (command == "eval") return fer::run_eval(argc, argv);
     if (command == "predict") return fer::run_predict(argc, argv);
     if (command == "synth") return fer::run_synth(argc, argv);
+    if (command == "export") return fer::run_export(argc, argv);
 #ifdef FER_HAS_VIDEO
     if (command == "video") return fer::run_video(argc, argv);
 #endif

@@ -2,9 +2,12 @@
 // with BatchNormalization's moving statistics; files written in version 1 still load.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
+#include "minidnn/core/float16.hpp"
 #include "minidnn/sequential.hpp"
 #include "support/models.hpp"
 #include "support/paths.hpp"
@@ -137,4 +140,70 @@ TEST_CASE("A format-version-1 checkpoint written before version 2 loads and pred
 
   // Adam's moment estimates came back with the weights.
   for (auto* param : model.parameters()) CHECK(param->optimizer_slots.size() == 2);
+}
+
+TEST_CASE("A model saved as float16 loads with every weight the nearest half, at half the size", "[model_file]") {
+  const auto dir = test::scratch_dir("model_file_float16");
+  Tensor<float> x;
+  std::vector<int> y;
+  test::bar_images(64, 3, 3, x, y);
+  auto sequential = new_layers_model(false);
+  sequential.compile(Adam<float>(0.01f));
+  FitOptions<float> options;
+  options.epochs = 2;
+  options.batch_size = 16;
+  sequential.fit(x, y, options);
+  auto model = std::move(sequential).into_model();
+  const auto expected = model.predict(x);
+  model.save(dir / "full.mdnn");
+  model.save_float16(dir / "half.mdnn", "note=float16");
+
+  const std::string half_bytes = read_all(dir / "half.mdnn");
+  std::uint32_t scalar_size = 0;
+  std::memcpy(&scalar_size, half_bytes.data() + 8, 4);
+  CHECK(scalar_size == 2);
+  // The weights are nearly all of the file: it shrinks to a little over half.
+  const double ratio = double(half_bytes.size()) / double(read_all(dir / "full.mdnn").size());
+  CHECK(ratio < 0.75);
+
+  std::string metadata;
+  auto loaded = Model<float>::load(dir / "half.mdnn", &metadata);
+  CHECK(metadata == "note=float16");
+  CHECK(loaded.optimizer() == nullptr);
+  CHECK(loaded.summary() == model.summary());
+  const auto before = model.parameters(), after = loaded.parameters();
+  const auto before_nt = model.non_trainable_parameters(), after_nt = loaded.non_trainable_parameters();
+  auto check_rounded = [](const std::vector<Parameter<float>*>& a, const std::vector<Parameter<float>*>& b) {
+    REQUIRE(a.size() == b.size());
+    for (std::size_t k = 0; k < a.size(); ++k)
+      for (std::size_t i = 0; i < a[k]->size(); ++i) {
+        const float original = a[k]->value[i], stored = b[k]->value[i];
+        // A half keeps 11 significant bits: within half a unit of the last place, 2^-11 relative
+        // (absolute 2^-25 among the subnormals).
+        REQUIRE(std::fabs(stored - original) <= std::max(std::fabs(original) * 0x1p-11f, 0x1p-25f));
+        REQUIRE(stored == half_bits_to_float(float_to_half_bits(original)));
+      }
+  };
+  check_rounded(before, after);
+  check_rounded(before_nt, after_nt);
+  // Predictions move by the rounding only.
+  const auto got = loaded.predict(x);
+  float worst = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - expected[i]));
+  CHECK(worst < 2e-2f);
+  CHECK(worst > 0.0f);
+  // Into a double model as well.
+  auto as_double = Model<double>::load(dir / "half.mdnn");
+  const auto doubles = as_double.parameters();
+  for (std::size_t k = 0; k < after.size(); ++k)
+    for (std::size_t i = 0; i < after[k]->size(); ++i) REQUIRE(doubles[k]->value[i] == double(after[k]->value[i]));
+}
+
+TEST_CASE("float16 storage refuses a weight beyond the half range and leaves no file", "[model_file]") {
+  const auto dir = test::scratch_dir("model_file_float16_range");
+  auto model = new_layers_model(false).into_model();
+  model.parameters()[1]->value[0] = 70000.0f;  // the first Conv2D's bias
+  CHECK_THROWS_WITH(model.save_float16(dir / "half.mdnn"),
+                    Catch::Contains("float16") && Catch::Contains("70000") && Catch::Contains("parameter '"));
+  CHECK_FALSE(fs::exists(dir / "half.mdnn"));
 }

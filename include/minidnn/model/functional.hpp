@@ -305,6 +305,16 @@ class Model {
                               metadata);
   }
 
+  /// Saves the graph as save() does, without optimizer state, with every weight rounded to float16:
+  /// half the file, for a model that ships (load() reads it back as T). A weight beyond the half
+  /// range (+-65504) is an error naming it.
+  void save_float16(const std::filesystem::path& path, const std::string& metadata = "") {
+    require_output();
+    std::vector<model_file::GraphNode<T>*> nodes;
+    for (std::size_t k = 1; k < nodes_.size(); ++k) nodes.push_back(&nodes_[k]);
+    model_file::save_graph<T>(path, nodes_[0].shape, nodes, output_, nullptr, metadata, 2);
+  }
+
   /// Loads a model saved by save(), or a Sequential model's file (as a chain); a checkpoint comes
   /// back compiled with its optimizer state. `seed` seeds the generator of layers applied later.
   static Model load(const std::filesystem::path& path, std::string* metadata = nullptr, std::uint64_t seed = 0) {

@@ -6,7 +6,8 @@
 ///     offset  field
 ///     0       magic "MDNN"
 ///     4       u32 format version (2 for Sequential models, 3 for functional graphs; 1 still loads)
-///     8       u32 scalar size of the stored values (4 = float32, 8 = float64)
+///     8       u32 scalar size of the stored values (4 = float32, 8 = float64, 2 = float16:
+///             weights only, written by Model::save_float16 to halve a file that ships)
 ///     12      u64 payload size P
 ///     20      payload (P bytes):
 ///               input shape (u32 rank, i32 dims...)
@@ -48,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include "minidnn/core/float16.hpp"
 #include "minidnn/io/atomic_file.hpp"
 #include "minidnn/io/binary_io.hpp"
 #include "minidnn/layers/merge.hpp"
@@ -122,7 +124,11 @@ void read_values(BinaryReader& in, std::uint32_t stored_size, T* out, std::size_
     in.read_array(out, count, field.c_str());
     return;
   }
-  if (stored_size == 4) {
+  if (stored_size == 2) {
+    std::vector<std::uint16_t> tmp(count);
+    in.read_array(tmp.data(), count, field.c_str());
+    for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<T>(half_bits_to_float(tmp[i]));
+  } else if (stored_size == 4) {
     std::vector<float> tmp(count);
     in.read_array(tmp.data(), count, field.c_str());
     for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<T>(tmp[i]);
@@ -140,14 +146,35 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& type, const std:
   fail(what, ": unknown optimizer type '", type, "'");
 }
 
+/// Writes `count` values as `stored_size`-byte scalars: as they are, or (2) rounded to float16,
+/// refusing a value the half range cannot hold (`field` names it).
+template <typename T>
+void write_values(BinaryWriter& out, const T* values, std::size_t count, std::uint32_t stored_size,
+                  const std::string& field) {
+  if (stored_size == sizeof(T)) {
+    out.write_array(values, count);
+    return;
+  }
+  if (stored_size != 2) fail("model file: cannot store ", sizeof(T), "-byte values as ", stored_size, "-byte ones");
+  std::vector<std::uint16_t> halves(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const float v = static_cast<float>(values[i]);
+    if (!(std::fabs(v) <= kFloat16Max))
+      fail("cannot store ", field, " as float16: value ", values[i], " at index ", i, " is outside +-", kFloat16Max);
+    halves[i] = float_to_half_bits(v);
+  }
+  out.write_array(halves.data(), count);
+}
+
 /// Writes a count, then each parameter's name, shape and values.
 template <typename T>
-void write_parameters(BinaryWriter& out, const std::vector<Parameter<T>*>& params) {
+void write_parameters(BinaryWriter& out, const std::vector<Parameter<T>*>& params,
+                      std::uint32_t stored_size = sizeof(T)) {
   out.write<std::uint32_t>(static_cast<std::uint32_t>(params.size()));
   for (const auto* p : params) {
     out.write_string(p->name);
     write_shape(out, p->dims);
-    out.write_array(p->value.data(), p->size());
+    write_values(out, p->value.data(), p->size(), stored_size, "parameter '" + p->name + "'");
   }
 }
 
@@ -173,11 +200,11 @@ void read_parameters(BinaryReader& in, std::uint32_t scalar_size, const std::vec
 
 /// Writes one layer: its type, hyperparameters, parameters, non-trainable parameters and state.
 template <typename T>
-void write_layer(BinaryWriter& out, Layer<T>& layer) {
+void write_layer(BinaryWriter& out, Layer<T>& layer, std::uint32_t stored_size = sizeof(T)) {
   out.write_string(layer.file_type());
   layer.write_config(out);
-  write_parameters(out, layer.parameters());
-  write_parameters(out, layer.non_trainable_parameters());
+  write_parameters(out, layer.parameters(), stored_size);
+  write_parameters(out, layer.non_trainable_parameters(), stored_size);
   layer.write_state(out);
 }
 
@@ -197,11 +224,12 @@ void write_optimizer(BinaryWriter& out, const Optimizer<T>* optimizer, const std
 
 /// Frames a payload (magic, version, scalar size, size, CRC) and writes it atomically.
 template <typename T>
-void write_framed(const std::filesystem::path& path, std::uint32_t version, const BinaryWriter& payload) {
+void write_framed(const std::filesystem::path& path, std::uint32_t version, const BinaryWriter& payload,
+                  std::uint32_t stored_size = sizeof(T)) {
   BinaryWriter file;
   std::string bytes(kMagic, 4);
   file.write<std::uint32_t>(version);
-  file.write<std::uint32_t>(sizeof(T));
+  file.write<std::uint32_t>(stored_size);
   file.write<std::uint64_t>(payload.bytes().size());
   bytes += file.bytes();
   bytes += payload.bytes();
@@ -251,10 +279,13 @@ struct GraphContents {
 };
 
 /// Serializes a functional graph (format version 3). `nodes` follow the input in topological
-/// order; node k's inputs are node indices below k.
+/// order; node k's inputs are node indices below k. With `stored_size` 2 the weights are stored
+/// as float16 (no optimizer state then: a checkpoint must resume exactly).
 template <typename T>
 void save_graph(const std::filesystem::path& path, const Shape& input_shape, const std::vector<GraphNode<T>*>& nodes,
-                int output, const Optimizer<T>* optimizer, const std::string& metadata) {
+                int output, const Optimizer<T>* optimizer, const std::string& metadata,
+                std::uint32_t stored_size = sizeof(T)) {
+  if (stored_size != sizeof(T) && optimizer) fail("model file: a checkpoint (optimizer state) is stored at full precision");
   BinaryWriter payload;
   write_shape(payload, input_shape.dims());
   payload.write<std::uint32_t>(static_cast<std::uint32_t>(nodes.size()));
@@ -263,7 +294,7 @@ void save_graph(const std::filesystem::path& path, const Shape& input_shape, con
     payload.write<std::uint32_t>(static_cast<std::uint32_t>(node->inputs.size()));
     for (int i : node->inputs) payload.write<std::uint32_t>(static_cast<std::uint32_t>(i));
     if (node->layer) {
-      write_layer(payload, *node->layer);
+      write_layer(payload, *node->layer, stored_size);
       for (auto* p : node->layer->parameters()) params.push_back(p);
     } else {
       payload.write_string(node->merge->type());
@@ -272,7 +303,7 @@ void save_graph(const std::filesystem::path& path, const Shape& input_shape, con
   payload.write<std::uint32_t>(static_cast<std::uint32_t>(output));
   write_optimizer(payload, optimizer, params);
   payload.write_string(metadata);
-  write_framed<T>(path, kGraphVersion, payload);
+  write_framed<T>(path, kGraphVersion, payload, stored_size);
 }
 
 /// The payload of a model file, checked: magic, version, scalar size, size and checksum.
@@ -310,7 +341,8 @@ inline Payload read_payload(const std::filesystem::path& path) {
     fail(what, ": unsupported format version ", result.version, " (this build reads versions ", kOldestVersion,
          " to ", kVersion, ")");
   result.scalar_size = header.read<std::uint32_t>("scalar size");
-  if (result.scalar_size != 4 && result.scalar_size != 8) fail(what, ": invalid scalar size ", result.scalar_size);
+  if (result.scalar_size != 2 && result.scalar_size != 4 && result.scalar_size != 8)
+    fail(what, ": invalid scalar size ", result.scalar_size, " (2, 4 or 8)");
   const auto payload_size = header.read<std::uint64_t>("payload size");
   if (payload_size > kMaxPayloadBytes)
     fail(what, ": implausible payload size ", payload_size, " bytes (at most ", kMaxPayloadBytes, ")");
