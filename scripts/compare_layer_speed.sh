@@ -20,32 +20,17 @@ ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 MIN_TIME=${MIN_TIME:-0.5}
 FILTER=${FILTER:-}
-BUILD_DIR=${BUILD_DIR:-build-bench}
 OUT_DIR=${OUT_DIR:-out/compare_layer_speed}
-PYTHON=${PYTHON:-/usr/bin/python3}
-JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-JEMALLOC_CONF=thp:always,metadata_thp:auto,dirty_decay_ms:-1,muzzy_decay_ms:-1
-
-[[ -x $PYTHON ]] || { echo "compare_layer_speed: $PYTHON is missing (apt-get install python3-torch)" >&2; exit 1; }
-[[ -f $JEMALLOC ]] || { echo "compare_layer_speed: $JEMALLOC is missing (apt-get install libjemalloc2)" >&2; exit 1; }
+source scripts/bench_env.sh  # PYTHON, BUILD_DIR, the build, machine.txt, torch_at_best
+bench_require compare_layer_speed "$PYTHON"
 
 if [[ ${TABLE_ONLY:-0} != 1 ]]; then
-if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMINIDNN_BUILD_BENCH=ON \
-        -DMINIDNN_BUILD_TESTS=OFF -DMINIDNN_BUILD_EXAMPLES=OFF >/dev/null
-fi
-cmake --build "$BUILD_DIR" -j2 --target layers_bench >/dev/null
+bench_build layers_bench
 OURS=$BUILD_DIR/bench/layers_bench
 
-mkdir -p "$OUT_DIR"
 results=$OUT_DIR/results.jsonl
+bench_machine_start "$OUT_DIR"
 : >"$results"
-{
-  echo "date: $(date -u +%FT%TZ)"
-  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
-  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-} >"$OUT_DIR/machine.txt"
 
 # Only the mini-Xception / VGG benchmarks (the seed model's layers are not in PyTorch's script).
 ours_filter="^(xception|vgg)/.*${FILTER}"
@@ -59,8 +44,7 @@ for b in json.load(sys.stdin)["benchmarks"]:
     print(json.dumps({"impl": "minidnn", "name": name, "ms": b["real_time"], "round": int(sys.argv[1])}))' "$1"
 }
 run_torch() {  # round
-  env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" OPENBLAS_CORETYPE=SkylakeX \
-    "$PYTHON" bench/pytorch_layers.py --threads "$THREADS" --min-time "$MIN_TIME" --filter "$FILTER" |
+  torch_at_best "$PYTHON" bench/pytorch_layers.py --threads "$THREADS" --min-time "$MIN_TIME" --filter "$FILTER" |
     sed "s/}\$/, \"round\": $1}/"
 }
 for ((round = 1; round <= ROUNDS; ++round)); do
@@ -70,7 +54,7 @@ for ((round = 1; round <= ROUNDS; ++round)); do
     run_"$impl" "$round" >>"$results"
   done
 done
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT_DIR/machine.txt"
+bench_machine_end "$OUT_DIR"
 fi
 results=$OUT_DIR/results.jsonl
 

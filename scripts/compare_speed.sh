@@ -25,44 +25,26 @@ ROUNDS=${ROUNDS:-5}
 THREADS=${THREADS:-2}
 BATCH=${BATCH:-256}
 MIN_TIME=${MIN_TIME:-3}
-BUILD_DIR=${BUILD_DIR:-build-bench}
 if [[ $MODEL == seed ]]; then OUT_DIR=${OUT_DIR:-out/compare_speed}; else OUT_DIR=${OUT_DIR:-out/compare_speed_$MODEL}; fi
-PYTHON=${PYTHON:-/usr/bin/python3}
-JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-JEMALLOC_CONF=thp:always,metadata_thp:auto,dirty_decay_ms:-1,muzzy_decay_ms:-1
-
-for tool in /usr/bin/time "$PYTHON"; do
-  [[ -x $tool ]] || { echo "compare_speed: $tool is missing (apt-get install time python3-torch)" >&2; exit 1; }
-done
-[[ -f $JEMALLOC ]] || { echo "compare_speed: $JEMALLOC is missing (apt-get install libjemalloc2)" >&2; exit 1; }
+source scripts/bench_env.sh  # PYTHON, BUILD_DIR, the build, machine.txt, torch_at_best
+bench_require compare_speed /usr/bin/time "$PYTHON"
 
 if [[ ${TABLE_ONLY:-0} != 1 ]]; then
-# Our timing program, built if needed (Release, default flags: the kernels pick the CPU's best
-# instruction set at run time; scripts/compare_isa_speed.sh compares the paths and -march=native).
-if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMINIDNN_BUILD_BENCH=ON \
-        -DMINIDNN_BUILD_TESTS=OFF -DMINIDNN_BUILD_EXAMPLES=OFF >/dev/null
-fi
-cmake --build "$BUILD_DIR" -j2 --target seed_model_speed >/dev/null
+# Our timing program, built if needed (scripts/compare_isa_speed.sh compares the instruction-set
+# paths and -march=native).
+bench_build seed_model_speed
 OURS=$BUILD_DIR/bench/seed_model_speed
 
-mkdir -p "$OUT_DIR"
 results=$OUT_DIR/results.jsonl
+bench_machine_start "$OUT_DIR" "model: $MODEL"
 : >"$results"
-{
-  echo "date: $(date -u +%FT%TZ)"
-  echo "model: $MODEL"
-  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
-  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-} >"$OUT_DIR/machine.txt"
 
 run_ours() {  # mode rss_file
   env OMP_NUM_THREADS="$THREADS" /usr/bin/time -v -o "$2" \
     "$OURS" --model "$MODEL" --mode "$1" --threads "$THREADS" --batch "$BATCH" --min-time "$MIN_TIME"
 }
 run_torch() {  # mode rss_file
-  env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" OPENBLAS_CORETYPE=SkylakeX /usr/bin/time -v -o "$2" \
+  torch_at_best /usr/bin/time -v -o "$2" \
     "$PYTHON" bench/pytorch_seed_model.py --model "$MODEL" --mode "$1" --threads "$THREADS" --batch "$BATCH" --min-time "$MIN_TIME"
 }
 peak_rss_kb() { sed -n 's/.*Maximum resident set size (kbytes): *//p' "$1"; }
@@ -79,7 +61,7 @@ for ((round = 1; round <= ROUNDS; ++round)); do
     done
   done
 done
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT_DIR/machine.txt"
+bench_machine_end "$OUT_DIR"
 fi
 results=$OUT_DIR/results.jsonl
 

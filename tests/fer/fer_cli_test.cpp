@@ -26,6 +26,20 @@ Run fer(const std::string& arguments, const fs::path& cwd) {
   return minidnn::test::run_shell("'" FER_BINARY "' " + arguments, cwd);
 }
 
+// Runs fer with `arguments` and checks that it refuses them: exit code `exit_code` (2: a usage
+// error, 1: a file or data error) and a message containing `message`.
+void expect_error(const std::string& arguments, const fs::path& cwd, int exit_code,
+                  const std::string& message) {
+  const Run r = fer(arguments, cwd);
+  INFO("fer " << arguments << "\n" << r.output);
+  CHECK(r.exit_code == exit_code);
+  CHECK_THAT(r.output, Catch::Contains(message));
+}
+void expect_usage_error(const std::string& arguments, const fs::path& cwd,
+                        const std::string& message) {
+  expect_error(arguments, cwd, 2, message);
+}
+
 // Decodes a PNG and checks it is a real picture: expected size, several colours.
 void check_png(const fs::path& path, int min_width, int min_height) {
   int w = 0, h = 0, c = 0;
@@ -63,42 +77,26 @@ TEST_CASE("fer: --help, unknown commands and flags", "[fer][cli]") {
     CHECK(r.exit_code == 0);
     CHECK_THAT(r.output, Catch::Contains("usage: fer " + std::string(command)));
   }
-  r = fer("frobnicate", dir);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("unknown command 'frobnicate'"));
-  r = fer("train --epoch 3", dir);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("unknown option '--epoch'"));
-  r = fer("train --epochs many", dir);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--epochs must be an integer"));
-  r = fer("train --batch", dir);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("needs a value"));
-  r = fer("train --augment --shift 99", dir);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--shift"));
-  r = fer("train --lr-schedule linear", dir);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--lr-schedule must be constant, cosine or one-cycle, got 'linear'"));
+  expect_usage_error("frobnicate", dir, "unknown command 'frobnicate'");
+  expect_usage_error("train --epoch 3", dir, "unknown option '--epoch'");
+  expect_usage_error("train --epochs many", dir, "--epochs must be an integer");
+  expect_usage_error("train --batch", dir, "needs a value");
+  expect_usage_error("train --augment --shift 99", dir, "--shift");
+  expect_usage_error("train --lr-schedule linear", dir,
+                     "--lr-schedule must be constant, cosine or one-cycle, got 'linear'");
 }
 
 TEST_CASE("fer: missing and wrong files give a message naming them and a non-zero exit", "[fer][cli]") {
   const auto dir = minidnn::test::scratch_dir("fer_files");
-  Run r = fer("train --data no_such.csv", dir);
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.output, Catch::Contains("no_such.csv"));
-  r = fer("eval --model no_such.mdnn", dir);
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.output, Catch::Contains("no_such.mdnn"));
+  expect_error("train --data no_such.csv", dir, 1, "no_such.csv");
+  expect_error("eval --model no_such.mdnn", dir, 1, "no_such.mdnn");
   std::ofstream(dir / "fake.mdnn") << "emotion,pixels,Usage\n";
-  r = fer("predict --model fake.mdnn x.png", dir);
+  const Run r = fer("predict --model fake.mdnn x.png", dir);
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.output, Catch::Contains("fake.mdnn") && Catch::Contains("not a minidnn model file"));
   std::ofstream(dir / "bad.csv") << "emotion,pixels,Usage\n9,1 2 3,Training\n";
-  r = fer("eval --model " + trained_small_model().string() + " --data bad.csv", dir);
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.output, Catch::Contains("bad.csv:2"));
+  expect_error("eval --model " + trained_small_model().string() + " --data bad.csv", dir, 1,
+               "bad.csv:2");
 }
 
 TEST_CASE("fer synth and stats: a FER2013-format file and its class chart", "[fer]") {
@@ -138,9 +136,7 @@ TEST_CASE("fer train --resume continues from the checkpoint", "[fer]") {
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("Resuming") && Catch::Contains("Epoch 2/2"));
-  r = fer("train --resume r.mdnn --out x.mdnn", dir);
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.output, Catch::Contains("not a fer training checkpoint"));
+  expect_error("train --resume r.mdnn --out x.mdnn", dir, 1, "not a fer training checkpoint");
 }
 
 TEST_CASE("fer train --model mini-xception: a graph model that evaluates and resumes exactly", "[fer]") {
@@ -220,18 +216,15 @@ TEST_CASE("fer train's training tools: label smoothing, class weights, early sto
   for (const char* line : {"label_smoothing=0.1", "class_weights=balanced\n", "early_stopping=3\n",
                            "reduce_lr_on_plateau=1\n", "early_stopping_state=wait=", "plateau_state=wait="})
     CHECK(bytes.find(line) != std::string::npos);
-  r = fer("train --resume t.mdnn.ckpt --epochs 3 --label-smoothing 0.2 --out t.mdnn", dir);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--label-smoothing 0.2 (the checkpoint's: 0.1"));
+  expect_usage_error("train --resume t.mdnn.ckpt --epochs 3 --label-smoothing 0.2 --out t.mdnn",
+                     dir, "--label-smoothing 0.2 (the checkpoint's: 0.1");
   r = fer("train --resume t.mdnn.ckpt --epochs 3 --out t.mdnn", dir);
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("Epoch 3/3"));
-  r = fer("train" + rows + " --class-weights uniform --out u.mdnn", dir);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--class-weights must be none or balanced"));
-  r = fer("train" + rows + " --reduce-lr-on-plateau 2 --lr-schedule cosine --out u.mdnn", dir);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("use it with --lr-schedule constant"));
+  expect_usage_error("train" + rows + " --class-weights uniform --out u.mdnn", dir,
+                     "--class-weights must be none or balanced");
+  expect_usage_error("train" + rows + " --reduce-lr-on-plateau 2 --lr-schedule cosine --out u.mdnn",
+                     dir, "use it with --lr-schedule constant");
 }
 
 TEST_CASE("fer train --optimizer sgd --nesterov --weight-decay with --lr-schedule one-cycle; kept for --resume", "[fer]") {
@@ -251,16 +244,12 @@ TEST_CASE("fer train --optimizer sgd --nesterov --weight-decay with --lr-schedul
   CHECK(sgd->weight_decay() == Approx(5e-4));
   // The last of the 10 steps runs at torch's OneCycleLR final rate: 0.05 / 25 / 1e4.
   CHECK(sgd->learning_rate() == Approx(0.05 / 25 / 1e4).epsilon(1e-6));
-  r = fer("train --resume o.mdnn.ckpt --epochs 3 --optimizer adam --out o.mdnn", dir);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--optimizer adam (the checkpoint's: sgd"));
-  r = fer("train" + rows + " --weight-decay 0.01 --out u.mdnn", dir);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("use --optimizer adamw"));
-  r = fer("train" + rows + " --nesterov --out u.mdnn", dir);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--momentum and --nesterov are sgd's"));
-  r = fer("train" + rows + " --optimizer rmsprop --out u.mdnn", dir);
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--optimizer must be adam, adamw or sgd"));
+  expect_usage_error("train --resume o.mdnn.ckpt --epochs 3 --optimizer adam --out o.mdnn", dir,
+                     "--optimizer adam (the checkpoint's: sgd");
+  expect_usage_error("train" + rows + " --weight-decay 0.01 --out u.mdnn", dir,
+                     "use --optimizer adamw");
+  expect_usage_error("train" + rows + " --nesterov --out u.mdnn", dir,
+                     "--momentum and --nesterov are sgd's");
+  expect_usage_error("train" + rows + " --optimizer rmsprop --out u.mdnn", dir,
+                     "--optimizer must be adam, adamw or sgd");
 }

@@ -8,60 +8,17 @@
 #include <sstream>
 
 #include "minidnn/sequential.hpp"
+#include "support/allocation_counter.hpp"
 #include "support/gradient_check.hpp"
 #include "support/models.hpp"
 #include "support/paths.hpp"
 
 using namespace minidnn;
 
-// Counts, while `counting` is set, the allocations of buffers: every aligned one (Tensor's storage,
-// AlignedVector) and plain ones of 256 bytes or more. (The layers' forward copies their output
-// Shape, a few ints, into the output tensor: those small copies are not what the test is about.)
 namespace {
-std::atomic<bool> counting{false};
-std::atomic<long> allocations{0};
-void count(std::size_t size, bool aligned) {
-  if (counting.load(std::memory_order_relaxed) && (aligned || size >= 256))
-    allocations.fetch_add(1, std::memory_order_relaxed);
-}
+using test::allocation_counter::allocations;
+using test::allocation_counter::counting;
 }  // namespace
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  count(size, false);
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void* operator new(std::size_t size, std::align_val_t alignment) {
-  count(size, true);
-  const auto align = static_cast<std::size_t>(alignment);
-  if (void* p = std::aligned_alloc(align, (size + align - 1) / align * align + (size ? 0 : align))) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-// Every other form goes through the two above, so that nothing is allocated by one allocator
-// and freed by another (AddressSanitizer checks the pairs: its own nothrow new and our delete are not one).
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  try { return operator new(size); } catch (...) { return nullptr; }
-}
-void* operator new(std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
-  try { return operator new(size, alignment); } catch (...) { return nullptr; }
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void* operator new[](std::size_t size) { return operator new(size); }
-void* operator new[](std::size_t size, std::align_val_t alignment) { return operator new(size, alignment); }
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept { return operator new(size, tag); }
-void* operator new[](std::size_t size, std::align_val_t alignment, const std::nothrow_t& tag) noexcept {
-  return operator new(size, alignment, tag);
-}
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 // The smallest classifier of test::bar_images' 12x12 images into 3 classes.
@@ -478,6 +435,10 @@ TEST_CASE("Training steps and inference of a planned batch size allocate no buff
   std::vector<int> y;
   test::bar_images(8, 3, 5, x, y);
   for (int warm = 0; warm < 2; ++warm) model.train_on_batch(x, y), model.forward(x);  // plans the buffers
+  // Buffers: every aligned allocation and plain ones of 256 bytes or more. (The layers' forward
+  // copies their output Shape, a few ints, into the output tensor: those small copies are not what
+  // the test is about.)
+  test::allocation_counter::min_plain_bytes = 256;
   counting = true;
   for (int step = 0; step < 3; ++step) {
     model.train_on_batch(x, y);

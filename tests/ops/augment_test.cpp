@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "minidnn/ops/augment.hpp"
+#include "support/allocation_counter.hpp"
 
 using namespace minidnn;
 
@@ -206,4 +207,32 @@ TEST_CASE("Augmenter: rotation and scale are warp_plane with the drawn angle and
     }
   }
   CHECK(turned);
+}
+
+TEST_CASE("Augmenter: after the first batch of a size, a batch allocates nothing; a new size is redone", "[augment]") {
+  AugmentOptions options;  // flips, shifts, rotation, scale and erasing: every transform but a crop
+  options.max_shift = 2;
+  options.max_rotation = 10;
+  options.max_scale = 0.1;
+  options.erase.probability = 0.5;
+  Augmenter<float> augment(options);
+  Rng rng(3);
+  Tensor<float> batch = random_batch(8, 2, 12, 12, 17);
+  augment(batch, rng);  // makes the buffers
+  test::allocation_counter::min_plain_bytes = 0;  // every allocation, a Shape's few ints too
+  test::allocation_counter::counting = true;
+  for (int step = 0; step < 3; ++step) augment(batch, rng);
+  test::allocation_counter::counting = false;
+  CHECK(test::allocation_counter::allocations.load() == 0);
+
+  // Another batch and image size: augmented as by a new Augmenter with the same draws.
+  const Tensor<float> other = random_batch(5, 1, 9, 7, 18);
+  Tensor<float> reused = other, fresh = other;
+  Rng reused_rng(4), fresh_rng(4);
+  augment(reused, reused_rng);
+  Augmenter<float> new_augment(options);
+  new_augment(fresh, fresh_rng);
+  REQUIRE(reused.shape() == Shape{1, 9, 7});
+  REQUIRE(reused.batch() == 5);
+  for (std::size_t i = 0; i < fresh.size(); ++i) REQUIRE(reused[i] == fresh[i]);
 }

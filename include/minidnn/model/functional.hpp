@@ -534,12 +534,22 @@ class Model {
     std::swap(*bias, f.bias);
   }
 
-  // parameters(), listed once per graph: a step builds no vector.
+  // parameters(), and each node's share of them for the GradientObserver, listed once per graph
+  // (again when a node is added): a step builds no vector.
+  void list_parameters() {
+    if (parameters_listed_for_ == nodes_.size()) return;
+    step_parameters_.clear();
+    node_parameters_.assign(nodes_.size(), {});
+    for (std::size_t k = 0; k < nodes_.size(); ++k)
+      if (nodes_[k].layer) {
+        node_parameters_[k] = nodes_[k].layer->parameters();
+        step_parameters_.insert(step_parameters_.end(), node_parameters_[k].begin(),
+                                node_parameters_[k].end());
+      }
+    parameters_listed_for_ = nodes_.size();
+  }
   const std::vector<Parameter<T>*>& step_parameters() {
-    if (step_parameters_for_ != nodes_.size()) {
-      step_parameters_ = parameters();
-      step_parameters_for_ = nodes_.size();
-    }
+    list_parameters();
     return step_parameters_;
   }
 
@@ -582,14 +592,15 @@ class Model {
 
   // Runs every node's backward in reverse order, from the gradients set so far.
   void propagate(Tensor<T>* grad_input) {
+    list_parameters();
     for (std::size_t k = nodes_.size(); k-- > 1;) {
       Node& node = nodes_[k];
       if (!node.has_grad) {
         // No path to the loss (or the output's softmax, handled by the fused gradient): its
         // parameters get zero gradients.
         if (node.layer) {
-          for (auto* p : node.layer->parameters()) std::fill(p->grad.begin(), p->grad.end(), T(0));
-          if (gradient_observer_) gradient_observer_->gradients_ready(node.layer->parameters());
+          for (auto* p : node_parameters_[k]) std::fill(p->grad.begin(), p->grad.end(), T(0));
+          if (gradient_observer_) gradient_observer_->gradients_ready(node_parameters_[k]);
         }
         continue;
       }
@@ -598,7 +609,7 @@ class Model {
         const bool wants = in != 0 || grad_input;
         Tensor<T>* target = wants ? gradient_target(in, scratch_) : nullptr;
         node.layer->backward(value(in), node.output, node.grad, target);
-        if (gradient_observer_) gradient_observer_->gradients_ready(node.layer->parameters());
+        if (gradient_observer_) gradient_observer_->gradients_ready(node_parameters_[k]);
         if (wants) accumulate(in, *target);
       } else {
         gather_inputs(node);
@@ -639,8 +650,9 @@ class Model {
   std::size_t chains_planned_for_ = 0;
   int chains_output_ = -1;
   std::vector<AlignedVector<T>> sample_scratch_;  // per thread: two buffers for forward_sample_chain
-  std::vector<Parameter<T>*> step_parameters_;
-  std::size_t step_parameters_for_ = 0;
+  std::vector<Parameter<T>*> step_parameters_;    // parameters(), for the optimizer
+  std::vector<std::vector<Parameter<T>*>> node_parameters_;  // per node: its layer's parameters()
+  std::size_t parameters_listed_for_ = 0;                    // the node count they were listed for
   int output_ = -1;
   const Tensor<T>* input_ = nullptr;
   std::unique_ptr<Optimizer<T>> optimizer_;

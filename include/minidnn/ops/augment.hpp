@@ -59,14 +59,19 @@ class Augmenter {
   }
 
   void operator()(Tensor<T>& batch, Rng& rng) {
-    const Shape in = batch.shape();
-    const Shape out = output_shape(in);
+    if (source_.batch() != batch.batch() || source_.shape() != batch.shape()) {
+      // A new batch size or image size: the only call that makes shapes and buffers.
+      out_shape_ = output_shape(batch.shape());  // first: it may throw
+      source_.resize(batch.batch(), batch.shape());
+      plane_.resize(1, Shape{1, batch.shape().height(), batch.shape().width()});
+    }
+    const Shape& in = source_.shape();
     const int channels = in.channels(), h = in.height(), w = in.width();
-    const int oh = out.height(), ow = out.width();
-    source_.resize(batch.batch(), in);
+    const int oh = out_shape_.height(), ow = out_shape_.width();
     std::copy(batch.begin(), batch.end(), source_.begin());
-    plane_.resize(1, Shape{1, h, w});
-    batch.resize(source_.batch(), out);
+    // A crop hands the batch a copy of the output shape (Tensor keeps its own); without one the
+    // batch keeps its shape and nothing is allocated.
+    if (batch.shape() != out_shape_) batch.resize(source_.batch(), out_shape_);
     const bool warps = options_.max_rotation > 0 || options_.max_scale > 0;
     for (int n = 0; n < batch.batch(); ++n) {
       // The draws, in a fixed order (the first two as before the other transforms existed).
@@ -111,7 +116,8 @@ class Augmenter {
 
  private:
   AugmentOptions options_;
-  Tensor<T> source_, plane_;
+  Tensor<T> source_, plane_;  // the batch as it came (its shape: the input's); one warped plane
+  Shape out_shape_;           // output_shape(source_.shape())
 };
 
 /// Flips and shifts (and, as `options` asks, warps, crops and erases) every image of `batch`
