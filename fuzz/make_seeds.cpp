@@ -158,6 +158,9 @@ int main(int argc, char** argv) {
     model.compile(Adam<float>(1e-3));
     model.save(scratch, true, "epoch=1\n");
     write(out / "model_file" / "v3_graph_adam", "F" + read(scratch));
+    // The same graph with float16 weights (scalar size 2), as the shipped default model is stored.
+    model.save_float16(scratch, "epoch=1\n");
+    write(out / "model_file" / "v3_graph_float16", "F" + read(scratch));
   }
 
   write_image(out / "image", "grey.png", 5, 4, 1);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up on a fresh Debian 12 machine (as root), builds, and runs the main job:
-# train the FER model, evaluate it, and predict the emotions of the faces in a photo.
+# train the FER model, evaluate it, and predict the emotions of the faces in a photo (with it, and
+# with the trained default model shipped in models/).
 #
 #   FER2013_CSV=../shared/data/fer2013/fer2013.csv.gz bash scripts/main_job.sh   # the real data
 #   bash scripts/main_job.sh                                                      # the synthetic set
@@ -31,6 +32,9 @@ mkdir -p "$out"
 photo=${FER_PHOTO:-$shared/faces/bbt4.jpg}
 if [[ -f "$photo" ]]; then
   "$fer" predict --model "$out/model.mdnn" --out "$out/predictions" "$photo"
+  # And the trained model shipped in the repository (models/fer_default.mdnn, docs/results.md),
+  # which fer uses when --model is not given.
+  "$fer" predict --out "$out/predictions_default" "$photo"
 else
   echo "main job: no photo at $photo (set FER_PHOTO); skipping prediction"
 fi
@@ -38,4 +42,5 @@ fi
 echo
 echo "main job done. In $out/:"
 echo "  model.mdnn (the model), model.history.csv and model.curves.png (training),"
-echo "  confusion_*.png (evaluation), predictions/ (annotated photo and per-face charts)"
+echo "  confusion_*.png (evaluation), predictions/ (annotated photo and per-face charts),"
+echo "  predictions_default/ (the same photo through the shipped default model)"

@@ -116,6 +116,32 @@ inline minidnn::Model<float> load_model(const std::string& path, std::string* me
   return model;
 }
 
+/// The model predict, eval, serve and video use: --model, else $FER_MODEL, else the default model
+/// shipped in the repository (models/fer_default.mdnn, built in as FER_DEFAULT_MODEL; how it was
+/// trained: docs/results.md). Says on stderr which file it took when --model is not given.
+inline std::string resolve_model_path(const Args& args, const std::string& command) {
+  if (args.has("model")) {
+    if (args.get("model").empty()) throw UsageError(command + ": --model is empty: give a model file");
+    return args.get("model");
+  }
+  std::string path, from;
+  if (const char* env = std::getenv("FER_MODEL"); env && *env) {
+    path = env;
+    from = "$FER_MODEL";
+  } else {
+#ifdef FER_DEFAULT_MODEL
+    path = FER_DEFAULT_MODEL;
+    from = "the default model";
+#endif
+  }
+  if (path.empty()) throw UsageError(command + ": --model is required (this build has no default model)");
+  if (!fs::exists(path))
+    throw minidnn::Error("no --model given, and " + from + " " + path +
+                         " does not exist: give --model FILE (fer train writes one)");
+  std::fprintf(stderr, "%s: no --model: using %s %s\n", command.c_str(), from.c_str(), path.c_str());
+  return path;
+}
+
 /// --device: where GEMMs run (cpu, cuda or auto; see minidnn/backend/device.hpp).
 inline void select_device(const std::string& device) {
   if (device != "cpu" && device != "cuda" && device != "auto")

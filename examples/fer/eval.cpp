@@ -48,14 +48,14 @@ void print_summary(const char* how, const minidnn::Tensor<float>& probabilities,
 }  // namespace
 
 int run_eval(int argc, char** argv) {
-  Args args("fer eval", "fer eval --model MODEL [--data FILE] [--split NAME] [--tta none|flip|ten-crop] [--out-dir DIR]",
+  Args args("fer eval", "fer eval [--model MODEL] [--data FILE] [--split NAME] [--tta none|flip|ten-crop] [--out-dir DIR]",
             "Evaluates a model on every split present in the data (Training, PublicTest, PrivateTest), or the\n"
             "one --split names: loss, accuracy, per-class precision/recall/F1 with their macro and\n"
             "support-weighted averages, and the 7x7 confusion matrix, printed and drawn as\n"
             "DIR/confusion_<split>.png. A model trained on crops (fer train --crop) sees the centre crop.\n"
             "With --tta flip or ten-crop the report is of the averaged probabilities, and a line per split\n"
             "compares it with plain prediction (accuracy, macro-F1, per-class recall).");
-  args.option("model", "FILE", "", "the model to evaluate (required)")
+  args.option("model", "FILE", "", "the model to evaluate (default: $FER_MODEL, else the shipped models/fer_default.mdnn)")
       .option("data", "FILE", "", "FER2013 CSV (.csv or .csv.gz); default $FER2013_CSV, else the synthetic set")
       .option("split", "NAME", "all", "Training, PublicTest, PrivateTest or all")
       .option("tta", "MODE", "none",
@@ -64,7 +64,7 @@ int run_eval(int argc, char** argv) {
       .option("out-dir", "DIR", ".", "where to write the confusion-matrix images")
       .option("threads", "N", "0", "CPU threads (0: OpenMP's default)");
   if (!args.parse(argc, argv, 2)) return 0;
-  if (!args.has("model")) throw UsageError("fer eval: --model is required");
+  const std::string model_path = resolve_model_path(args, "fer eval");
   if (const int t = args.get_int("threads", 0, 1024)) minidnn::set_num_threads(t);
 
   namespace fer2013 = minidnn::fer2013;
@@ -82,7 +82,7 @@ int run_eval(int argc, char** argv) {
   } catch (const minidnn::Error& e) {
     throw UsageError(std::string("fer eval: --tta: ") + e.what());
   }
-  auto model = load_model(args.get("model"));
+  auto model = load_model(model_path);
   const DataSource source = resolve_data(args, "fer eval");
   const auto data = load_data(source, keeps(fer2013::Usage::Training), keeps(fer2013::Usage::PublicTest),
                               keeps(fer2013::Usage::PrivateTest));

@@ -44,7 +44,7 @@ std::vector<std::string> unique_stems(const std::vector<std::string>& paths) {
 }  // namespace
 
 int run_predict(int argc, char** argv) {
-  Args args("fer predict", "fer predict --model MODEL [--cascade FILE] [--face-crops] [--tta none|flip|ten-crop] [--json] [--out DIR] IMAGE...",
+  Args args("fer predict", "fer predict [--model MODEL] [--cascade FILE] [--face-crops] [--tta none|flip|ten-crop] [--json] [--out DIR] IMAGE...",
             "Finds every face in each photo (JPEG, PNG, BMP) with a Haar cascade, crops it as the tutorial does\n"
             "(grey, 48x48 by area averaging, [0, 1]) and prints its box, top emotion and the 7 probabilities.\n"
             "Faces are numbered in reading order (top to bottom, left to right) on the pictures, in the table\n"
@@ -52,7 +52,7 @@ int run_predict(int argc, char** argv) {
             "DIR/<photo>_face<k>.png (the probability chart of face k); photos sharing a name get -2, -3, ...\n"
             "With --face-crops each image is taken as one face as it is. A model trained on crops (fer train\n"
             "--crop) gets the centre crop of the 48x48 face; --tta averages over more views of it.");
-  args.option("model", "FILE", "", "the trained model (required)")
+  args.option("model", "FILE", "", "the trained model (default: $FER_MODEL, else the shipped models/fer_default.mdnn)")
       .option("cascade", "FILE", kDefaultCascade, "OpenCV Haar cascade XML")
       .flag("face-crops", "the images are face crops already: classify each whole image")
       .option("tta", "MODE", "none",
@@ -64,7 +64,7 @@ int run_predict(int argc, char** argv) {
       .option("min-neighbors", "N", "3", "detector: overlapping hits a face needs")
       .positionals("IMAGE...", true);
   if (!args.parse(argc, argv, 2)) return 0;
-  if (!args.has("model")) throw UsageError("fer predict: --model is required");
+  const std::string model_path = resolve_model_path(args, "fer predict");
 
   const bool crops = args.flag_set("face-crops");
   minidnn::TestTimeAugmentation tta;
@@ -80,7 +80,7 @@ int run_predict(int argc, char** argv) {
   }
   const fs::path out_dir = args.get("out");
   check_writable_folder(out_dir, "--out '" + out_dir.string() + "'");  // before the model and cascade load
-  minidnn::fer::FaceAnalyzer analyzer(load_model(args.get("model")),
+  minidnn::fer::FaceAnalyzer analyzer(load_model(model_path),
                                       crops ? vision::HaarCascade() : vision::HaarCascade::load(args.get("cascade")));
   analyzer.set_test_time_augmentation(tta);
   minidnn::viz::Font font;

@@ -356,12 +356,12 @@ json model_info(const std::string& model_path, const std::string& cascade_path) 
 
 int run_serve(int argc, char** argv) {
   Args args("fer serve",
-            "fer serve --model MODEL [--host 127.0.0.1] [--port 8080] [--threads N] [--max-upload-mb 10] [--cascade FILE] [--tta none|flip|ten-crop]",
+            "fer serve [--model MODEL] [--host 127.0.0.1] [--port 8080] [--threads N] [--max-upload-mb 10] [--cascade FILE] [--tta none|flip|ten-crop]",
             "Serves the model over HTTP: a page for photos and the webcam at /, and the API\n"
             "POST /api/v1/analyze (JSON), POST /api/v1/annotate (PNG), GET /api/v1/model, /healthz, /metrics\n"
             "(docs/serving.md). Listens on loopback unless --host says otherwise; --port 0 picks a free\n"
             "port. The URL is printed once it listens. SIGTERM or Ctrl-C finish the requests in flight, then exit.");
-  args.option("model", "FILE", "", "the trained model (required)")
+  args.option("model", "FILE", "", "the trained model (default: $FER_MODEL, else the shipped models/fer_default.mdnn)")
       .option("cascade", "FILE", kDefaultCascade, "OpenCV Haar cascade XML")
       .option("tta", "MODE", "none",
               "test-time augmentation: none, flip or ten-crop (as fer predict), probabilities averaged")
@@ -373,7 +373,7 @@ int run_serve(int argc, char** argv) {
       .option("timeout", "SECONDS", "20", "time limit of one analysis request, queue included; then 503")
       .option("read-timeout", "SECONDS", "10", "a client that sends nothing for this long is disconnected");
   if (!args.parse(argc, argv, 2)) return 0;
-  if (!args.has("model")) throw UsageError("fer serve: --model is required");
+  const std::string model_path = resolve_model_path(args, "fer serve");
   const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = args.has("threads") ? args.get_int("threads", 1, 256) : std::min(hardware, 8);
   const int queue = args.has("queue") ? args.get_int("queue", 1, 100000) : 4 * threads;
@@ -383,7 +383,7 @@ int run_serve(int argc, char** argv) {
   const auto time_limit = std::chrono::milliseconds(static_cast<long>(1000 * args.get_double("timeout", 0.001, 3600)));
   const double read_timeout = args.get_double("read-timeout", 0.05, 3600);
   const std::string host = args.get("host");
-  const std::string model_path = args.get("model"), cascade_path = args.get("cascade");
+  const std::string cascade_path = args.get("cascade");
   minidnn::TestTimeAugmentation tta;
   try {
     tta = minidnn::parse_test_time_augmentation(args.get("tta"));

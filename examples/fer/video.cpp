@@ -262,7 +262,7 @@ void write_timeline(const std::string& path, const std::string& title, const std
 
 int run_video(int argc, char** argv) {
   Args args("fer video",
-            "fer video --model MODEL [--out annotated.mp4] [--csv emotions.csv] [--chart timeline.png] [--json]\n"
+            "fer video [--model MODEL] [--out annotated.mp4] [--csv emotions.csv] [--chart timeline.png] [--json]\n"
             "                 [--every N] [--min-size PX] [--smooth K|off] [--threads N] VIDEO",
             "Finds the faces in a video (any format FFmpeg reads) on every N-th frame, classifies each face's\n"
             "expression as `fer predict` does, and follows each face from frame to frame so that it keeps an id\n"
@@ -270,7 +270,7 @@ int run_video(int argc, char** argv) {
             "in MP4 where available, the audio copied), a CSV time series (frame, time, face id, box, the 7\n"
             "scores, emotion) and a timeline chart (each face's dominant emotion over time and its share of\n"
             "time per emotion). With --json the time series is printed as JSON as well.");
-  args.option("model", "FILE", "", "the trained model (required)")
+  args.option("model", "FILE", "", "the trained model (default: $FER_MODEL, else the shipped models/fer_default.mdnn)")
       .option("cascade", "FILE", kDefaultCascade, "OpenCV Haar cascade XML")
       .option("out", "FILE", "", "the annotated video, or 'none' (default VIDEO's name + _annotated.mp4)")
       .option("csv", "FILE", "", "the time series (default VIDEO's name + _emotions.csv)")
@@ -284,7 +284,7 @@ int run_video(int argc, char** argv) {
       .option("threads", "N", "0", "analysis threads (0: one per core)")
       .positionals("VIDEO", true);
   if (!args.parse(argc, argv, 2)) return 0;
-  if (!args.has("model")) throw UsageError("fer video: --model is required");
+  const std::string model_path = resolve_model_path(args, "fer video");
   if (args.positional().size() != 1) throw UsageError("fer video: give one VIDEO");
   const std::string input = args.positional()[0];
   const int every = args.get_int("every", 1, 100000);
@@ -308,7 +308,7 @@ int run_video(int argc, char** argv) {
   // One analyzer per worker: each holds its own model buffers.
   std::vector<minidnn::fer::FaceAnalyzer> analyzers;
   for (int t = 0; t < threads; ++t)
-    analyzers.emplace_back(load_model(args.get("model")), vision::HaarCascade::load(args.get("cascade")));
+    analyzers.emplace_back(load_model(model_path), vision::HaarCascade::load(args.get("cascade")));
 
   vision::VideoReader reader(input);
   const vision::VideoInfo info = reader.info();

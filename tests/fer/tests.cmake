@@ -67,3 +67,12 @@ else()
   set_target_properties(test_fer_fer_augment_test PROPERTIES EXCLUDE_FROM_ALL ON)
   set_tests_properties(fer.fer_augment_test PROPERTIES DISABLED ON)
 endif()
+# The trained model shipped in models/ (docs/results.md), through the fer binary.
+if(TARGET fer)
+  target_compile_definitions(test_fer_fer_default_model_test PRIVATE FER_BINARY="$<TARGET_FILE:fer>"
+                             FER_DEFAULT_MODEL="${PROJECT_SOURCE_DIR}/models/fer_default.mdnn")
+  add_dependencies(test_fer_fer_default_model_test fer)
+else()
+  set_target_properties(test_fer_fer_default_model_test PROPERTIES EXCLUDE_FROM_ALL ON)
+  set_tests_properties(fer.fer_default_model_test PROPERTIES DISABLED ON)
+endif()
