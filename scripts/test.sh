@@ -32,9 +32,10 @@ if [[ "${SANITIZE:-1}" != 0 ]]; then
   # models.fer_small_test trains three epochs on the real FER2013 (an accuracy check, run in the
   # plain pass): under the sanitizers it took 14 of the stage's 19 minutes and reaches no code the
   # model, layer and fer tests here do not. fer.fer_default_model_test (the shipped model's
-  # PublicTest accuracy) likewise runs in the plain pass only.
+  # PublicTest accuracy) and fer.fer_mpi_train (seven fer runs under mpirun; the distributed tests
+  # cover the MPI code here) likewise run in the plain pass only.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir "$sanitize_build" --output-on-failure -j"$jobs" -E '^(models\.fer_small_test|fer\.fer_default_model_test)$'
+    ctest --test-dir "$sanitize_build" --output-on-failure -j"$jobs" -E '^(models\.fer_small_test|fer\.fer_default_model_test|fer\.fer_mpi_train)$'
 fi
 
 if [[ "${AARCH64:-1}" != 0 ]]; then

@@ -11,6 +11,8 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <memory>
+#include <new>
 #include <sstream>
 
 #include <minidnn/datasets/validation_split.hpp>
@@ -20,6 +22,10 @@
 #include <minidnn/optim/adam.hpp>
 #include <minidnn/optim/one_cycle.hpp>
 #include <minidnn/optim/sgd.hpp>
+
+#ifdef MINIDNN_WITH_MPI
+#include <minidnn/distributed/data_parallel.hpp>
+#endif
 
 #include "charts.hpp"
 #include "commands.hpp"
@@ -211,9 +217,84 @@ std::string stem_of(const std::string& out) {
   return (p.parent_path() / p.stem()).string();
 }
 
-}  // namespace
+// The processes training one model: this one alone, or (fer built with MPI, started by mpirun
+// with more than one rank) every rank of MPI_COMM_WORLD, data-parallel (docs/distributed.md).
+// Every rank runs the whole command on the same data and options; only rank 0 prints and writes.
+class Ranks {
+ public:
+#ifdef MINIDNN_WITH_MPI
+  explicit Ranks(const minidnn::distributed::MpiEnvironment* mpi = nullptr) : mpi_(mpi) {}
+#endif
+  bool root() const { return rank() == 0; }
+  int rank() const {
+#ifdef MINIDNN_WITH_MPI
+    if (mpi_) return mpi_->rank();
+#endif
+    return 0;
+  }
+  int size() const {
+#ifdef MINIDNN_WITH_MPI
+    if (mpi_) return mpi_->size();
+#endif
+    return 1;
+  }
+  // Hooks the model up for data-parallel training (rank 0's weights broadcast); a no-op alone.
+  void distribute(minidnn::Model<float>& model) {
+#ifdef MINIDNN_WITH_MPI
+    if (mpi_) parallel_ = std::make_unique<minidnn::distributed::DataParallel<float>>(*mpi_, model);
+#else
+    (void)model;
+#endif
+  }
+  minidnn::History fit(minidnn::Model<float>& model, const minidnn::Tensor<float>& x, const std::vector<int>& labels,
+                       const minidnn::FitOptions<float>& options, bool crops) {
+#ifdef MINIDNN_WITH_MPI
+    if (parallel_) return parallel_->fit(x, labels, options);  // the fit loop itself, as with crops
+#endif
+    if (crops) {
+      // The fit loop itself: fit() checks that the training faces have the model's input shape,
+      // but here the augmenter crops each gathered 48x48 batch to it.
+      minidnn::Tensor<float> batch_x;
+      std::vector<int> batch_labels;
+      return minidnn::fit_loop(model, x, labels, options, batch_x, batch_labels);
+    }
+    return model.fit(x, labels, options);
+  }
+  minidnn::Evaluation evaluate(minidnn::Model<float>& model, const minidnn::Tensor<float>& x,
+                               const std::vector<int>& labels, int batch_size) {
+#ifdef MINIDNN_WITH_MPI
+    if (parallel_) return parallel_->evaluate(x, labels, batch_size);  // each rank its shard, summed
+#endif
+    return model.evaluate(x, labels, batch_size);
+  }
+  // Rank 0 writes (atomically); on every rank it fails if rank 0 could not.
+  void save(minidnn::Model<float>& model, const std::string& path, bool with_optimizer = false,
+            const std::string& metadata = "") {
+#ifdef MINIDNN_WITH_MPI
+    if (parallel_) return parallel_->save(path, with_optimizer, metadata);
+#endif
+    model.save(path, with_optimizer, metadata);
+  }
+  // Whether any rank has been asked to stop (Ctrl-C), so that all stop after the same batch.
+  bool any(bool flag) const {
+#ifdef MINIDNN_WITH_MPI
+    if (parallel_) {
+      double value = flag ? 1.0 : 0.0;
+      mpi_->sum(&value, 1);
+      return value > 0;
+    }
+#endif
+    return flag;
+  }
 
-int run_train(int argc, char** argv) {
+ private:
+#ifdef MINIDNN_WITH_MPI
+  const minidnn::distributed::MpiEnvironment* mpi_ = nullptr;
+  std::unique_ptr<minidnn::distributed::DataParallel<float>> parallel_;
+#endif
+};
+
+int train(int argc, char** argv, Ranks& ranks) {
   Args args("fer train",
             "fer train [--data FILE] [--model seed|small|mini-xception|vgg-bn] [--epochs 30] [--batch 256] [--lr 1e-3] "
             "[--lr-schedule constant [--warmup 0.3]] [--optimizer adam [--momentum 0.9] [--nesterov] [--weight-decay 0]] [--seed 1] [--augment [--shift 1]] [--crop N] [--rotate DEGREES] [--scale FRACTION] "
@@ -266,6 +347,8 @@ int run_train(int argc, char** argv) {
       .option("progress-every", "SECONDS", "10", "off a terminal: a progress line this often within an epoch")
       .option("device", "DEV", "cpu", "where GEMMs run: cpu, cuda or auto");
   if (!args.parse(argc, argv, 2)) return 0;
+  if (!ranks.root() && !std::freopen("/dev/null", "w", stdout))  // rank 0 alone reports (stderr stays)
+    throw minidnn::Error("fer train: cannot silence rank " + std::to_string(ranks.rank()) + "'s output");
 
   const std::string out = args.get("out");
   const std::string checkpoint = out + ".ckpt";
@@ -364,8 +447,9 @@ int run_train(int argc, char** argv) {
       if (!args.has("model")) state.model = "small";
       if (!args.has("epochs")) state.epochs = 3;
       if (!args.has("batch")) state.batch = 64;
-      std::fprintf(stderr, "fer train: synthetic data: %s model, %d epochs, batch %d unless given\n", state.model.c_str(),
-                   state.epochs, state.batch);
+      if (ranks.root())
+        std::fprintf(stderr, "fer train: synthetic data: %s model, %d epochs, batch %d unless given\n",
+                     state.model.c_str(), state.epochs, state.batch);
     }
     state.lr = args.get_positive_double("lr", 10.0);
     state.lr_schedule = args.get("lr-schedule");
@@ -482,6 +566,12 @@ int run_train(int argc, char** argv) {
   if ((state.early_stopping > 0 || state.plateau > 0) && validation.size() == 0)
     throw UsageError("fer train: --early-stopping and --reduce-lr-on-plateau watch val_loss: they need validation rows "
                      "(PublicTest, or --validation-split)");
+  if (ranks.size() > 1) {
+    ranks.distribute(model);  // rank 0's weights (initial or resumed) on every rank
+    const int per_rank = state.batch / ranks.size();
+    std::printf("Data parallel on %d MPI ranks: global batch %d, %d%s per rank\n", ranks.size(), state.batch, per_rank,
+                state.batch % ranks.size() ? " or 1 more" : "");
+  }
 
   minidnn::FitOptions<float> options;
   options.epochs = state.epochs;
@@ -558,9 +648,10 @@ int run_train(int argc, char** argv) {
   options.on_batch_end = [&](const minidnn::BatchLogs& logs) {
     last_batch = logs;
     progress.batch_done(logs);
-    return !g_interrupted.load();
+    return !ranks.any(g_interrupted.load());
   };
   auto write_history_files = [&] {
+    if (!ranks.root()) return;
     write_history_csv(stem + ".history.csv", state.history);
     write_curves_chart(stem + ".curves.png", state.history,
                        "Training curves (" + state.model + " model" + (augments ? ", augmented" : "") + ")");
@@ -577,26 +668,18 @@ int run_train(int argc, char** argv) {
     if (state.early_stopping > 0) state.early_stopping_state = early_stopping.state();
     if (state.plateau > 0) state.plateau_state = plateau.state();
     epoch_start = std::chrono::steady_clock::now();
-    model.save(checkpoint, /*with_optimizer=*/true, state.to_metadata());
+    ranks.save(model, checkpoint, /*with_optimizer=*/true, state.to_metadata());
     last_checkpoint = checkpoint;
     last_checkpoint_epoch = state.next_epoch;
     write_history_files();
-    return !g_interrupted.load();
+    return !ranks.any(g_interrupted.load());
   };
 
   g_interrupted = false;
   std::signal(SIGINT, on_interrupt);
   minidnn::History history;
   try {
-    if (crops) {
-      // The fit loop itself: fit() checks that the training faces have the model's input shape,
-      // but here the augmenter crops each gathered 48x48 batch to it.
-      minidnn::Tensor<float> batch_x;
-      std::vector<int> batch_labels;
-      history = minidnn::fit_loop(model, data.training.images, data.training.labels, options, batch_x, batch_labels);
-    } else {
-      history = model.fit(data.training.images, data.training.labels, options);
-    }
+    history = ranks.fit(model, data.training.images, data.training.labels, options, crops);
   } catch (const minidnn::Error& e) {
     // Nothing is saved from a failed step: the last checkpoint written (or resumed from) is intact.
     std::string where;
@@ -609,13 +692,14 @@ int run_train(int argc, char** argv) {
     throw minidnn::Error(std::string(e.what()) + "\n  " + where);
   }
   std::signal(SIGINT, SIG_DFL);
+  const bool interrupted = ranks.any(g_interrupted.load());  // every rank decides alike
 
   if (history.stopped_by_callback)
     std::printf("Early stopping after epoch %d: val_loss has not improved for %d epochs; %s epoch %d's weights\n",
                 early_stopping.stopped_epoch() + 1, state.early_stopping,
                 early_stopping.has_best_weights() ? "keeping" : "its best was before the resume, not kept:",
                 early_stopping.best_epoch() + 1);
-  if ((history.stopped && !history.stopped_by_callback) || g_interrupted) {
+  if ((history.stopped && !history.stopped_by_callback) || interrupted) {
     progress.interrupted();
     state.next_epoch = history.next_epoch;
     state.next_batch = history.next_batch;
@@ -627,14 +711,15 @@ int run_train(int argc, char** argv) {
           (state.next_epoch == options.initial_epoch && epochs_finished == 0 ? options.initial_seconds : 0.0) +
           std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     }
-    model.save(checkpoint, /*with_optimizer=*/true, state.to_metadata());
-    std::fprintf(stderr, "fer train: interrupted; checkpoint saved to %s\n  continue with: fer train --resume %s --out %s\n",
+    ranks.save(model, checkpoint, /*with_optimizer=*/true, state.to_metadata());
+    if (ranks.root())
+      std::fprintf(stderr, "fer train: interrupted; checkpoint saved to %s\n  continue with: fer train --resume %s --out %s\n",
                  checkpoint.c_str(), checkpoint.c_str(), out.c_str());
     return 130;
   }
 
   try {
-    model.save(out);
+    ranks.save(model, out);
   } catch (const minidnn::Error& e) {
     throw minidnn::Error(std::string(e.what()) + "\n  the trained weights are in " +
                          (last_checkpoint.empty() ? std::string("no file") : last_checkpoint));
@@ -650,11 +735,41 @@ int run_train(int argc, char** argv) {
                 state.history.back().val_loss);
   if (test.size() > 0) {
     // Measured once, on the weights kept; no choice above looked at it.
-    const minidnn::Evaluation t = model.evaluate(test.images, test.labels, state.batch);
+    const minidnn::Evaluation t = ranks.evaluate(model, test.images, test.labels, state.batch);
     std::printf("Test (PublicTest, %d images%s) accuracy: %.4f (loss %.4f)\n", test.size(),
                 crops ? ", centre crop" : "", t.accuracy, t.loss);
   }
   return 0;
+}
+
+}  // namespace
+
+int run_train(int argc, char** argv) {
+#ifdef MINIDNN_WITH_MPI
+  // Started by mpirun: MPI for the life of the command. One rank trains as a plain run does.
+  if (minidnn::distributed::launched_by_mpirun()) {
+    minidnn::distributed::MpiEnvironment mpi(&argc, &argv);
+    if (mpi.size() > 1) {
+      Ranks ranks(&mpi);
+      // An error on one rank (a write of rank 0's, a failed step, a file only one host lacks)
+      // ends them all: returning would leave the others waiting for it in a collective (or it in
+      // MPI_Finalize for them). mpirun then exits with the code given here.
+      try {
+        return train(argc, argv, ranks);
+      } catch (const UsageError& e) {
+        mpi.abort(std::string(e.what()) + " (try fer train --help)", 2);
+      } catch (const std::bad_alloc&) {
+        mpi.abort("fer train: out of memory", 1);
+      } catch (const std::exception& e) {
+        mpi.abort(std::string("fer train: ") + e.what(), 1);
+      }
+    }
+    Ranks alone;
+    return train(argc, argv, alone);
+  }
+#endif
+  Ranks alone;
+  return train(argc, argv, alone);
 }
 
 }  // namespace fer

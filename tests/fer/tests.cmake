@@ -76,3 +76,17 @@ else()
   set_target_properties(test_fer_fer_default_model_test PROPERTIES EXCLUDE_FROM_ALL ON)
   set_tests_properties(fer.fer_default_model_test PROPERTIES DISABLED ON)
 endif()
+# `mpirun -np 2 fer train` (fer built with the MPI add-on) against one process
+# (fer_mpi_train_test.sh); mpirun as tests/distributed/tests.cmake runs it, for the same reasons.
+if(TARGET fer AND MINIDNN_WITH_MPI)
+  add_executable(fer_mpi_compare ${CMAKE_CURRENT_LIST_DIR}/fer_mpi_compare.cpp)
+  target_link_libraries(fer_mpi_compare PRIVATE minidnn::minidnn minidnn_build_flags)
+  add_test(NAME fer.fer_mpi_train
+    COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fer_mpi_train_test.sh $<TARGET_FILE:fer> $<TARGET_FILE:fer_mpi_compare>
+            ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe ${MPIEXEC_NUMPROC_FLAG} 2)
+  set(fer_mpi_env OMPI_MCA_btl_vader_single_copy_mechanism=none OMP_NUM_THREADS=1)
+  if(MINIDNN_SANITIZE)
+    list(APPEND fer_mpi_env ASAN_OPTIONS=detect_leaks=0:abort_on_error=0)
+  endif()
+  set_tests_properties(fer.fer_mpi_train PROPERTIES ENVIRONMENT "${fer_mpi_env}" TIMEOUT 300)
+endif()

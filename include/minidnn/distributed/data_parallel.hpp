@@ -22,7 +22,9 @@
 /// with small per-rank batches the statistics are noisier than one process's. The moving mean
 /// and variance (which drift apart across ranks) are averaged over the ranks before every
 /// evaluation and save and at the end of fit, so every rank evaluates and rank 0 saves the same
-/// statistics. Dropout draws its masks from each rank's own copy of the layer's generator.
+/// statistics. Dropout: each rank draws the whole global batch's mask from its copy of the
+/// layer's generator and applies its shard's part (Dropout::set_batch_window), so training with
+/// dropout is exactly one process's too.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -34,6 +36,7 @@
 #include "minidnn/distributed/environment.hpp"
 #include "minidnn/distributed/gradient_allreduce.hpp"
 #include "minidnn/distributed/shard.hpp"
+#include "minidnn/layers/dropout.hpp"
 #include "minidnn/model/fit_loop.hpp"
 #include "minidnn/model/functional.hpp"
 #include "minidnn/model/training.hpp"
@@ -51,8 +54,13 @@ class DataParallel {
     for (auto* p : model_.parameters()) environment_.broadcast(p->value.data(), p->value.size());
     for (auto* p : model_.non_trainable_parameters()) environment_.broadcast(p->value.data(), p->value.size());
     model_.set_gradient_observer(&allreduce_);
+    for (std::size_t k = 0; k < model_.size(); ++k)
+      if (auto* dropout = dynamic_cast<Dropout<T>*>(model_.layer(k))) dropouts_.push_back(dropout);
   }
-  ~DataParallel() { model_.set_gradient_observer(nullptr); }
+  ~DataParallel() {
+    model_.set_gradient_observer(nullptr);
+    for (auto* dropout : dropouts_) dropout->set_batch_window(0, 0);
+  }
   DataParallel(const DataParallel&) = delete;
   DataParallel& operator=(const DataParallel&) = delete;
 
@@ -79,6 +87,7 @@ class DataParallel {
       local_labels_.assign(labels.begin() + shard.begin, labels.begin() + shard.begin + shard.count);
       Evaluation local;
       try {
+        for (auto* dropout : dropouts_) dropout->set_batch_window(shard.begin, global);
         local = model_.train_on_batch(local_x_, local_labels_);
       } catch (const Error& e) {
         environment_.abort(std::string("training step failed: ") + e.what());
@@ -87,6 +96,7 @@ class DataParallel {
       sums[1] = std::round(local.accuracy * shard.count);
     } else {  // nothing to train on in this (small, last) batch: take part in the sums all the same
       if (!model_.optimizer()) fail("fit: call compile(optimizer) before training");
+      for (auto* dropout : dropouts_) dropout->skip_samples(global);  // the masks of the others' samples
       allreduce_.backward_done();
       model_.optimizer()->step(model_.parameters());
     }
@@ -155,6 +165,7 @@ class DataParallel {
   GradientAllreduce<T> allreduce_;
   Tensor<T> batch_x_, local_x_;
   std::vector<int> batch_labels_, local_labels_;
+  std::vector<Dropout<T>*> dropouts_;  // told each step which samples of the global batch are this rank's
 };
 
 }  // namespace minidnn::distributed

@@ -3,7 +3,10 @@
 /// Dropout: inverted dropout. In training each value is zeroed with probability `rate` and the
 /// survivors are scaled by 1 / (1 - rate), so inference is the identity and needs no rescaling.
 /// The mask comes from the layer's own generator, seeded when the model is built, so a seed
-/// fixes the masks of a whole run.
+/// fixes the masks of a whole run. In data-parallel training (distributed/data_parallel.hpp) a
+/// rank that trains samples [first, first + n) of each global batch sets that window: it then
+/// draws the global batch's whole mask and keeps its samples' part, so its masks and generator
+/// state are exactly those of one process training the global batch.
 #include <cstdint>
 #include <string>
 
@@ -38,6 +41,20 @@ class Dropout : public Layer<T> {
     rng_.set_state(s);
   }
 
+  /// The batches seen are samples [first, first + batch) of global batches of `global` samples
+  /// (global 0: each batch is the whole batch, as without data parallelism).
+  void set_batch_window(int first, int global) {
+    if (first < 0 || global < 0 || (global > 0 && first >= global))
+      fail("Dropout: batch window from ", first, " of ", global, " samples");
+    window_first_ = first;
+    window_global_ = global;
+  }
+  /// Moves the generator past the masks of `samples` samples (those of other ranks).
+  void skip_samples(int samples) {
+    const std::size_t draws = std::size_t(samples) * this->input_shape().size();
+    for (std::size_t i = 0; i < draws; ++i) rng_.next_u64();
+  }
+
   void forward(const Tensor<T>& input, Tensor<T>& output, Mode mode) override {
     this->check_input(input);
     output.resize(input.batch(), this->output_shape());
@@ -47,12 +64,16 @@ class Dropout : public Layer<T> {
       return;
     }
     if (mask_.size() < input.size()) mask_.resize(input.size());
+    if (window_global_ > 0 && window_first_ + input.batch() > window_global_)
+      fail("Dropout: a batch of ", input.batch(), " from sample ", window_first_, " of ", window_global_);
+    if (window_global_ > 0) skip_samples(window_first_);
     const T scale = T(1.0 / (1.0 - rate_));
     // Compare 53-bit uniforms against the rate: exact for any rate, same on every platform.
     for (std::size_t i = 0; i < input.size(); ++i) {
       mask_[i] = rng_.uniform() >= rate_ ? scale : T(0);
       output[i] = input[i] * mask_[i];
     }
+    if (window_global_ > 0) skip_samples(window_global_ - window_first_ - input.batch());
     last_was_training_ = true;
   }
 
@@ -76,6 +97,7 @@ class Dropout : public Layer<T> {
   Rng rng_;
   AlignedVector<T> mask_;  // 0 or 1/(1-rate) per value of the last training batch
   bool last_was_training_ = false;
+  int window_first_ = 0, window_global_ = 0;  // set_batch_window
 };
 
 }  // namespace minidnn
