@@ -37,6 +37,17 @@ Sequential<float> new_layers_model(bool max_pooling) {
   return model;
 }
 
+// new_layers_model after two epochs of Adam on `x`, so its moving statistics have moved.
+Sequential<float> trained_new_layers_model(bool max_pooling, const Tensor<float>& x, const std::vector<int>& y) {
+  auto model = new_layers_model(max_pooling);
+  model.compile(Adam<float>(0.01f));
+  FitOptions<float> options;
+  options.epochs = 2;
+  options.batch_size = 16;
+  model.fit(x, y, options);
+  return model;
+}
+
 std::string read_all(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -55,12 +66,7 @@ TEST_CASE("Models with every format-2 layer save and load with their moving stat
   test::bar_images(64, 3, 3, x, y);
   for (const bool max_pooling : {false, true}) {
     CAPTURE(max_pooling);
-    auto model = new_layers_model(max_pooling);
-    model.compile(Adam<float>(0.01f));
-    FitOptions<float> options;
-    options.epochs = 2;
-    options.batch_size = 16;
-    model.fit(x, y, options);
+    auto model = trained_new_layers_model(max_pooling, x, y);
     // Training moved the statistics away from their initial values, so a loader that dropped
     // them would predict differently.
     auto& bn = model.layer(1);
@@ -147,13 +153,7 @@ TEST_CASE("A model saved as float16 loads with every weight the nearest half, at
   Tensor<float> x;
   std::vector<int> y;
   test::bar_images(64, 3, 3, x, y);
-  auto sequential = new_layers_model(false);
-  sequential.compile(Adam<float>(0.01f));
-  FitOptions<float> options;
-  options.epochs = 2;
-  options.batch_size = 16;
-  sequential.fit(x, y, options);
-  auto model = std::move(sequential).into_model();
+  auto model = trained_new_layers_model(false, x, y).into_model();
   const auto expected = model.predict(x);
   model.save(dir / "full.mdnn");
   model.save_float16(dir / "half.mdnn", "note=float16");
