@@ -299,9 +299,7 @@ class Model {
   void save(const std::filesystem::path& path, bool with_optimizer = false, const std::string& metadata = "") {
     require_output();
     if (with_optimizer && !optimizer_) fail("Model: no optimizer to save; call compile first");
-    std::vector<model_file::GraphNode<T>*> nodes;
-    for (std::size_t k = 1; k < nodes_.size(); ++k) nodes.push_back(&nodes_[k]);
-    model_file::save_graph<T>(path, nodes_[0].shape, nodes, output_, with_optimizer ? optimizer_.get() : nullptr,
+    model_file::save_graph<T>(path, nodes_[0].shape, stored_nodes(), output_, with_optimizer ? optimizer_.get() : nullptr,
                               metadata);
   }
 
@@ -310,9 +308,7 @@ class Model {
   /// range (+-65504) is an error naming it.
   void save_float16(const std::filesystem::path& path, const std::string& metadata = "") {
     require_output();
-    std::vector<model_file::GraphNode<T>*> nodes;
-    for (std::size_t k = 1; k < nodes_.size(); ++k) nodes.push_back(&nodes_[k]);
-    model_file::save_graph<T>(path, nodes_[0].shape, nodes, output_, nullptr, metadata, 2);
+    model_file::save_graph<T>(path, nodes_[0].shape, stored_nodes(), output_, nullptr, metadata, 2);
   }
 
   /// Loads a model saved by save(), or a Sequential model's file (as a chain); a checkpoint comes
@@ -365,6 +361,13 @@ class Model {
 
  private:
   friend class Sequential<T>;
+
+  // The nodes after the input, as the model file stores them.
+  std::vector<model_file::GraphNode<T>*> stored_nodes() {
+    std::vector<model_file::GraphNode<T>*> nodes;
+    for (std::size_t k = 1; k < nodes_.size(); ++k) nodes.push_back(&nodes_[k]);
+    return nodes;
+  }
 
   // layer (one input) or merge (several), neither for the input; inputs; shape: as stored in a
   // model file.
