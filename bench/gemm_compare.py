@@ -8,8 +8,8 @@ spinning from another library), `--rounds` times in alternation, each time with
 
     python3 bench/gemm_compare.py build/bench/gemm_bench [--filter REGEX] [--rounds 3]
 
-OpenBLAS runs with OPENBLAS_CORETYPE=SkylakeX (--coretype), overriding the environment: this
-machine's environment sets Haswell, whose kernels reach half the AVX-512 speed.
+OpenBLAS runs with OPENBLAS_CORETYPE=SkylakeX on an AVX-512 CPU, Haswell elsewhere (--coretype),
+overriding the environment: an environment that sets Haswell on an AVX-512 machine halves it.
 """
 import argparse
 import json
@@ -21,6 +21,12 @@ import sys
 import tempfile
 
 IMPLS = ["ours", "openblas", "eigen"]
+
+
+def best_coretype():
+    """SkylakeX where the CPU has AVX-512; Haswell (AVX2) elsewhere, where SkylakeX would stop."""
+    with open("/proc/cpuinfo") as cpuinfo:
+        return "SkylakeX" if " avx512f" in cpuinfo.read() else "Haswell"
 
 
 def run(binary, impl, name_filter, repetitions, min_time, coretype):
@@ -50,7 +56,7 @@ def main():
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--min-time", default="0.1")
     parser.add_argument("--impls", default=",".join(IMPLS))
-    parser.add_argument("--coretype", default="SkylakeX")
+    parser.add_argument("--coretype", default=best_coretype())
     args = parser.parse_args()
     impls = args.impls.split(",")
 

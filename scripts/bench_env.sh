@@ -8,12 +8,16 @@
 #   bench_machine_end DIR         adds the load after the run to DIR/machine.txt
 #   torch_at_best COMMAND...      runs COMMAND as PyTorch runs fastest here: Debian's jemalloc
 #                                 preloaded (see bench/pytorch_seed_model.py for why) and
-#                                 OPENBLAS_CORETYPE=SkylakeX for its dense layers (the
-#                                 environment's Haswell setting halves OpenBLAS here)
+#                                 OPENBLAS_CORETYPE=$OPENBLAS_BEST for its dense layers
+#   OPENBLAS_BEST                 SkylakeX where the CPU has AVX-512 (an environment's Haswell
+#                                 setting halves OpenBLAS there), else Haswell (AVX2; what
+#                                 OpenBLAS picks itself for Zen, and SkylakeX would stop on an
+#                                 illegal instruction)
 PYTHON=${PYTHON:-/usr/bin/python3}
 BUILD_DIR=${BUILD_DIR:-build-bench}
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 JEMALLOC_CONF=thp:always,metadata_thp:auto,dirty_decay_ms:-1,muzzy_decay_ms:-1
+if grep -qw avx512f /proc/cpuinfo; then OPENBLAS_BEST=SkylakeX; else OPENBLAS_BEST=Haswell; fi
 
 bench_require() {  # name tool...
   local name=$1 tool
@@ -50,5 +54,5 @@ bench_machine_end() {  # dir
 }
 
 torch_at_best() {  # command...
-  env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" OPENBLAS_CORETYPE=SkylakeX "$@"
+  env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" OPENBLAS_CORETYPE="$OPENBLAS_BEST" "$@"
 }

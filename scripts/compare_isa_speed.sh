@@ -28,6 +28,7 @@ NATIVE_BUILD=${NATIVE_BUILD:-build-bench-native}
 OUT_DIR=${OUT_DIR:-out/compare_isa_speed}
 PYTHON=${PYTHON:-/usr/bin/python3}
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+if grep -qw avx512f /proc/cpuinfo; then OPENBLAS_BEST=SkylakeX; else OPENBLAS_BEST=Haswell; fi  # SkylakeX stops on an illegal instruction without AVX-512
 JEMALLOC_CONF=thp:always,metadata_thp:auto,dirty_decay_ms:-1,muzzy_decay_ms:-1
 
 build() {  # dir native(ON/OFF)
@@ -59,7 +60,7 @@ run() {  # path mode
     reference) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "${REFERENCE_BIN:?set REFERENCE_BIN}" "${args[@]}" ;;
     native) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "$NATIVE_BIN" "${args[@]}" ;;
     avx512|avx2|baseline) env MINIDNN_ISA="$1" OMP_NUM_THREADS="$THREADS" "$DEFAULT_BIN" "${args[@]}" ;;
-    torch) env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" OPENBLAS_CORETYPE=SkylakeX \
+    torch) env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" OPENBLAS_CORETYPE="$OPENBLAS_BEST" \
              "$PYTHON" bench/pytorch_seed_model.py "${args[@]}" ;;
     torch-avx2) env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" OPENBLAS_CORETYPE=Haswell \
                   DNNL_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 \

@@ -11,7 +11,7 @@
 #   TABLE_ONLY=1 scripts/compare_layer_speed.sh         # re-print the last run's table
 #
 # minidnn runs with OMP_NUM_THREADS; PyTorch as fast as it goes here: torch.set_num_threads,
-# channels_last, Debian's jemalloc preloaded, OPENBLAS_CORETYPE=SkylakeX. Needs: cmake, g++,
+# channels_last, Debian's jemalloc preloaded, OPENBLAS_CORETYPE=SkylakeX (Haswell without AVX-512). Needs: cmake, g++,
 # libbenchmark-dev, python3-torch, libjemalloc2 (Debian packages). Raw results: $OUT_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."

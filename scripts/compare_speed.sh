@@ -13,7 +13,7 @@
 # Modes: training step (forward + backward + Adam) and inference at batch $BATCH on $THREADS
 # threads; one-image latency on 1 thread. minidnn runs in a plain environment with
 # OMP_NUM_THREADS; PyTorch runs as fast as it goes here: torch.set_num_threads, channels_last,
-# Debian's jemalloc preloaded (see bench/pytorch_seed_model.py for why) and OPENBLAS_CORETYPE=SkylakeX
+# Debian's jemalloc preloaded (see bench/pytorch_seed_model.py for why) and OPENBLAS_CORETYPE=SkylakeX (Haswell without AVX-512)
 # for its dense layers (the environment's Haswell setting halves OpenBLAS here).
 # Needs: cmake, g++, Google Benchmark headers (libbenchmark-dev), python3-torch, libjemalloc2,
 # time (Debian packages). Raw results go to $OUT_DIR (default out/compare_speed).
