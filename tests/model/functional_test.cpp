@@ -283,7 +283,7 @@ TEST_CASE("A graph's summary has a Connected-to column and stays aligned past te
   CHECK_THROWS_WITH(model.merge(Add<float>(), {x, h}), Catch::Contains("Add: inputs must have one shape"));
 }
 
-TEST_CASE("Inference folds BatchNormalization into the Conv2D or Dense before it; folded and unfolded agree",
+TEST_CASE("Inference folds BatchNormalization into the Conv2D, SeparableConv2D or Dense before it; folded and unfolded agree",
           "[functional]") {
   Model<double> model(11);
   Symbol x = model.input(Shape{2, 6, 6});
@@ -294,6 +294,10 @@ TEST_CASE("Inference folds BatchNormalization into the Conv2D or Dense before it
   Symbol c = model.merge(Add<double>(), {bn_b, b});
   c = model.apply(Conv2D<double>(4, 1, Activation::relu), c);
   c = model.apply(BatchNormalization<double>(), c);  // not folded: the conv's ReLU comes first
+  c = model.apply(SeparableConv2D<double>(3, 3, 1, Padding::same, 2, Activation::linear, /*use_bias=*/false), c);
+  c = model.apply(BatchNormalization<double>(), c);  // folded (given a bias for the time)
+  c = model.apply(SeparableConv2D<double>(4, 3, 1, Padding::valid), c);
+  c = model.apply(BatchNormalization<double>(), c);  // folded
   c = model.apply(GlobalAveragePooling2D<double>(), c);
   c = model.apply(Dense<double>(5), c);
   c = model.apply(BatchNormalization<double>(), c);  // folded into the Dense
@@ -313,7 +317,7 @@ TEST_CASE("Inference folds BatchNormalization into the Conv2D or Dense before it
   CHECK(model.folded_batch_norms() == 0);
   model.set_fold_batch_norm(true);
   const auto folded = model.predict(input);
-  CHECK(model.folded_batch_norms() == 2);
+  CHECK(model.folded_batch_norms() == 4);
   REQUIRE(folded.size() == unfolded.size());
   for (std::size_t i = 0; i < folded.size(); ++i) CHECK(folded[i] == Approx(unfolded[i]).margin(1e-12));
   // The layers' own weights are back, and training sees the BatchNormalization layers again.

@@ -11,10 +11,14 @@
 ///   backward:
 ///     dpointwise (F x D) = sum_n dy_n * d_n^T ;  dbias = row sums of dy_n
 ///     dd_n (D x P)       = pointwise^T * dy_n ;  then the depthwise backward gives ddepthwise, dx
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "minidnn/ops/gemm.hpp"
+#include "minidnn/ops/row_sums.hpp"
+#include "minidnn/core/parallel.hpp"
 #include "minidnn/core/initializers.hpp"
 #include "minidnn/ops/activation.hpp"
 #include "minidnn/layers/layer.hpp"
@@ -44,6 +48,14 @@ class SeparableConv2D : public Layer<T> {
            strides_.to_string() + ", " + to_string(padding_) + ", " + to_string(activation_) +
            (use_bias_ ? "" : ", no bias");
   }
+  int filters() const { return filters_; }
+  Activation activation() const { return activation_; }
+  /// The pointwise kernel (filters, C*M) and the bias (filters; empty without use_bias): the
+  /// model folds a BatchNormalization after this layer into them in inference, where a layer
+  /// without bias is given one for that time (forward adds a bias whenever it has one).
+  AlignedVector<T>& pointwise_values() { return pointwise_.value; }
+  AlignedVector<T>& bias_values() { return bias_.value; }
+
   std::vector<Parameter<T>*> parameters() override {
     if (use_bias_) return {&depthwise_, &pointwise_, &bias_};
     return {&depthwise_, &pointwise_};
@@ -77,38 +89,57 @@ class SeparableConv2D : public Layer<T> {
     depthwise_out_.resize(batch, Shape{d, geometry_.out_h, geometry_.out_w});
     DepthwiseConv2D<T>::forward_batch(geometry_, batch, input.data(), depthwise_.value.data(), nullptr,
                                       depthwise_out_.data());
+    // The pointwise products are small (128 x 36 x 128 at mini-Xception's end): one serial GEMM
+    // per sample, the samples across the threads.
+#pragma omp parallel for schedule(static) if (batch > 1)
     for (int n = 0; n < batch; ++n) {
       T* y = output.sample(n);
       gemm<T>(Transpose::no, Transpose::no, filters_, p, d, T(1), pointwise_.value.data(), d,
               depthwise_out_.sample(n), p, T(0), y, p);
-      if (use_bias_)
+      if (!bias_.value.empty())
         for (int f = 0; f < filters_; ++f) {
           const T b = bias_.value[f];
           for (int k = 0; k < p; ++k) y[std::size_t(f) * p + k] += b;
         }
+      apply_activation(activation_, y, output.sample_size());
     }
-    apply_activation(activation_, output.data(), output.size());
   }
 
   void backward(const Tensor<T>& input, const Tensor<T>& output, Tensor<T>& grad_output,
                 Tensor<T>* grad_input) override {
     const int batch = input.batch(), d = depth(), p = positions();
-    activation_backward(activation_, output.data(), grad_output.data(), output.size());
     grad_depthwise_out_.resize(batch, depthwise_out_.shape());
-    if (use_bias_) std::fill(bias_.grad.begin(), bias_.grad.end(), T(0));
-    for (int n = 0; n < batch; ++n) {
-      const T* dy = grad_output.sample(n);
-      gemm<T>(Transpose::no, Transpose::yes, filters_, d, p, T(1), dy, p, depthwise_out_.sample(n), p,
-              n == 0 ? T(0) : T(1), pointwise_.grad.data(), d);
-      gemm<T>(Transpose::yes, Transpose::no, d, p, filters_, T(1), pointwise_.value.data(), d, dy, p, T(0),
-              grad_depthwise_out_.sample(n), p);
-      if (use_bias_)
-        for (int f = 0; f < filters_; ++f) {
-          T s = 0;
-          for (int k = 0; k < p; ++k) s += dy[std::size_t(f) * p + k];
-          bias_.grad[f] += s;
-        }
+    const int threads = max_threads();
+    if (dpointwise_.size() < std::size_t(threads)) dpointwise_.resize(threads), dbias_.resize(threads);
+    int team = 1;
+#pragma omp parallel if (batch > 1)
+    {
+      const int t = thread_index();
+#pragma omp single nowait
+      team = team_size();
+      AlignedVector<T>& dpointwise = dpointwise_[t];  // (F x D), this thread's share of the batch
+      AlignedVector<T>& dbias = dbias_[t];            // (F)
+      dpointwise.assign(pointwise_.size(), T(0));     // sized once: assign reuses the capacity
+      dbias.assign(filters_, T(0));
+#pragma omp for schedule(static)
+      for (int n = 0; n < batch; ++n) {
+        T* dy = grad_output.sample(n);  // (F x P)
+        activation_backward(activation_, output.sample(n), dy, grad_output.sample_size());
+        gemm<T>(Transpose::no, Transpose::yes, filters_, d, p, T(1), dy, p, depthwise_out_.sample(n), p, T(1),
+                dpointwise.data(), d);
+        gemm<T>(Transpose::yes, Transpose::no, d, p, filters_, T(1), pointwise_.value.data(), d, dy, p, T(0),
+                grad_depthwise_out_.sample(n), p);
+        if (use_bias_) add_row_sums(dy, filters_, p, p, dbias.data());
+      }
     }
+    // Sum the per-thread gradients in thread order: deterministic for a given thread count.
+    auto reduce = [team](const std::vector<AlignedVector<T>>& parts, AlignedVector<T>& out) {
+      std::copy(parts[0].begin(), parts[0].begin() + out.size(), out.begin());
+      for (int t = 1; t < team; ++t)
+        for (std::size_t i = 0; i < out.size(); ++i) out[i] += parts[t][i];
+    };
+    reduce(dpointwise_, pointwise_.grad);
+    if (use_bias_) reduce(dbias_, bias_.grad);
     if (grad_input) grad_input->resize(batch, this->input_shape());
     DepthwiseConv2D<T>::backward_batch(geometry_, batch, input.data(), depthwise_.value.data(),
                                        grad_depthwise_out_.data(), depthwise_.grad.data(), nullptr,
@@ -156,6 +187,7 @@ class SeparableConv2D : public Layer<T> {
   Parameter<T> pointwise_;  // (filters, C*M)
   Parameter<T> bias_;       // (filters)
   Tensor<T> depthwise_out_, grad_depthwise_out_;  // (N, C*M, OH, OW): kept from forward for backward
+  std::vector<AlignedVector<T>> dpointwise_, dbias_;  // per-thread gradient shares, by OpenMP thread number
 };
 
 }  // namespace minidnn

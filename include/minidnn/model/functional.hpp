@@ -45,6 +45,7 @@
 #include "minidnn/layers/dense.hpp"
 #include "minidnn/layers/layer.hpp"
 #include "minidnn/layers/merge.hpp"
+#include "minidnn/layers/separable_conv2d.hpp"
 #include "minidnn/layers/softmax.hpp"
 #include "minidnn/losses/categorical_crossentropy.hpp"
 #include "minidnn/metrics/accuracy.hpp"
@@ -193,7 +194,7 @@ class Model {
       fail("Model: input shape ", x.shape(), " does not match the model's input shape ", nodes_[0].shape);
     if (x.batch() < 1) fail("Model: empty input batch");
     input_ = &x;
-    // In inference a BatchNormalization right after a Conv2D or Dense (its only consumer) is
+    // In inference a BatchNormalization right after a Conv2D, SeparableConv2D or Dense (its only consumer) is
     // folded into it: the layer runs with weights W * s and bias (b - mean) * s + beta, s = gamma /
     // sqrt(variance + epsilon), and the BatchNormalization's pass over memory is skipped.
     const bool fold = mode == Mode::inference && fold_batch_norm_;
@@ -418,18 +419,31 @@ class Model {
   std::string name(int k) const { return "#" + std::to_string(k); }
 
   struct Fold {
-    int layer = -1, bn = -1;               // the Conv2D or Dense node, the BatchNormalization after it
+    int layer = -1, bn = -1;               // the Conv2D, SeparableConv2D or Dense node, the BatchNormalization after it
     AlignedVector<T> kernel, bias;         // the folded weights while not swapped in
   };
 
-  // A node's Conv2D or Dense with a linear activation, as its kernel/bias accessors, or nulls.
-  std::pair<AlignedVector<T>*, AlignedVector<T>*> foldable(int k) {
+  // A node's Conv2D, SeparableConv2D or Dense with a linear activation: its kernel and bias
+  // (empty for a SeparableConv2D without bias, which adds one when given one) and how the kernel
+  // is laid out, or nulls.
+  struct Foldable {
+    AlignedVector<T>* kernel = nullptr;
+    AlignedVector<T>* bias = nullptr;
+    std::size_t channels = 0;  // output channels
+    bool rows = true;          // output channel c scales kernel row c (else column c: Dense)
+  };
+  Foldable foldable(int k) {
     Layer<T>* layer = nodes_[k].layer.get();
-    if (auto* conv = dynamic_cast<Conv2D<T>*>(layer))
-      if (conv->activation() == Activation::linear) return {&conv->kernel_values(), &conv->bias_values()};
-    if (auto* dense = dynamic_cast<Dense<T>*>(layer))
-      if (dense->activation() == Activation::linear) return {&dense->kernel_values(), &dense->bias_values()};
-    return {nullptr, nullptr};
+    if (auto* conv = dynamic_cast<Conv2D<T>*>(layer))  // kernel (F, C, kh, kw)
+      if (conv->activation() == Activation::linear)
+        return {&conv->kernel_values(), &conv->bias_values(), conv->bias_values().size(), true};  // bias always sized
+    if (auto* sep = dynamic_cast<SeparableConv2D<T>*>(layer))  // pointwise kernel (F, C*M)
+      if (sep->activation() == Activation::linear)
+        return {&sep->pointwise_values(), &sep->bias_values(), std::size_t(sep->filters()), true};
+    if (auto* dense = dynamic_cast<Dense<T>*>(layer))  // kernel (in, units)
+      if (dense->activation() == Activation::linear)
+        return {&dense->kernel_values(), &dense->bias_values(), dense->bias_values().size(), false};
+    return {};
   }
 
   // Finds the (layer, BatchNormalization) pairs to fold, once per graph (nodes are only added).
@@ -442,7 +456,7 @@ class Model {
     for (std::size_t k = 1; k < nodes_.size(); ++k) {
       if (!dynamic_cast<BatchNormalization<T>*>(nodes_[k].layer.get())) continue;
       const int j = nodes_[k].inputs[0];
-      if (j == 0 || j == output_ || consumers[j] != 1 || !foldable(j).first) continue;
+      if (j == 0 || j == output_ || consumers[j] != 1 || !foldable(j).kernel) continue;
       Fold f;
       f.layer = j;
       f.bn = int(k);
@@ -510,31 +524,32 @@ class Model {
 
   // Fills f's folded weights from the current weights and moving statistics.
   void compute_fold(Fold& f) {
-    auto [kernel, bias] = foldable(f.layer);
+    const Foldable layer = foldable(f.layer);
     auto& bn = static_cast<BatchNormalization<T>&>(*nodes_[f.bn].layer);
     const auto& gamma = bn.parameters()[0]->value;
     const auto& beta = bn.parameters()[1]->value;
     const auto& mean = bn.non_trainable_parameters()[0]->value;
     const auto& variance = bn.non_trainable_parameters()[1]->value;
-    const std::size_t channels = bias->size();
-    f.kernel.resize(kernel->size());
+    const std::size_t channels = layer.channels;
+    const AlignedVector<T>& kernel = *layer.kernel;
+    f.kernel.resize(kernel.size());
     f.bias.resize(channels);
-    const bool conv = dynamic_cast<Conv2D<T>*>(nodes_[f.layer].layer.get()) != nullptr;
-    const std::size_t per_channel = kernel->size() / channels;
+    const std::size_t per_channel = kernel.size() / channels;
     for (std::size_t c = 0; c < channels; ++c) {
       const double s = double(gamma[c]) / std::sqrt(double(variance[c]) + bn.epsilon());
-      f.bias[c] = T((double((*bias)[c]) - double(mean[c])) * s + double(beta[c]));
-      if (conv) {  // kernel (F, C, kh, kw): row c scales
-        for (std::size_t i = 0; i < per_channel; ++i) f.kernel[c * per_channel + i] = T((*kernel)[c * per_channel + i] * s);
-      } else {  // Dense kernel (in, units): column c scales
-        for (std::size_t i = 0; i < per_channel; ++i) f.kernel[i * channels + c] = T((*kernel)[i * channels + c] * s);
+      const double b = layer.bias->empty() ? 0.0 : double((*layer.bias)[c]);
+      f.bias[c] = T((b - double(mean[c])) * s + double(beta[c]));
+      if (layer.rows) {
+        for (std::size_t i = 0; i < per_channel; ++i) f.kernel[c * per_channel + i] = T(kernel[c * per_channel + i] * s);
+      } else {
+        for (std::size_t i = 0; i < per_channel; ++i) f.kernel[i * channels + c] = T(kernel[i * channels + c] * s);
       }
     }
   }
   void swap_folded(Fold& f) {
-    auto [kernel, bias] = foldable(f.layer);
-    std::swap(*kernel, f.kernel);
-    std::swap(*bias, f.bias);
+    const Foldable layer = foldable(f.layer);
+    std::swap(*layer.kernel, f.kernel);
+    std::swap(*layer.bias, f.bias);
   }
 
   // parameters(), and each node's share of them for the GradientObserver, listed once per graph
