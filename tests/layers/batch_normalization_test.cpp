@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "minidnn/layers/batch_normalization.hpp"
 #include "support/gradient_check.hpp"
 #include "support/torch_fixtures.hpp"
@@ -104,4 +106,34 @@ TEST_CASE("BatchNormalization in float agrees with double on a large batch", "[b
   double worst = 0.0;
   for (std::size_t i = 0; i < yf.size(); ++i) worst = std::max(worst, std::abs(double(yf[i]) - yd[i]));
   CHECK(worst < 1e-3);
+}
+
+TEST_CASE("BatchNormalization's statistics match a two-pass loop when the channel starts with an outlier",
+          "[batch_normalization]") {
+  // The training forward sums x - x[0] and its squares in one pass; x[0] far from the mean is that
+  // formula's worst case. Reference: the mean, then the squared deviations, in double.
+  BatchNormalization<float> bn;
+  Rng rng(8);
+  const Shape shape{3, 7, 5};
+  bn.build(shape, rng);
+  Tensor<float> x(9, shape), y;
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(100.0 + rng.uniform(-1.0, 1.0));
+  const std::size_t plane = 7 * 5, sample = 3 * plane;
+  for (std::size_t c = 0; c < 3; ++c) x[c * plane] = -1000.0f;  // the first value of each channel
+  bn.forward(x, y, Mode::train);
+  for (std::size_t c = 0; c < 3; ++c) {
+    double sum = 0.0, squares = 0.0;
+    for (int n = 0; n < 9; ++n)
+      for (std::size_t k = 0; k < plane; ++k) sum += x[n * sample + c * plane + k];
+    const double m = 9.0 * plane, mean = sum / m;
+    for (int n = 0; n < 9; ++n)
+      for (std::size_t k = 0; k < plane; ++k) squares += std::pow(x[n * sample + c * plane + k] - mean, 2);
+    const double inv_std = 1.0 / std::sqrt(squares / m + 1e-3);
+    for (int n = 0; n < 9; ++n)
+      for (std::size_t k = 0; k < plane; ++k) {
+        const std::size_t i = n * sample + c * plane + k;
+        const double expected = (x[i] - mean) * inv_std;
+        REQUIRE(std::abs(y[i] - expected) <= 1e-4 * (1.0 + std::abs(expected)));
+      }
+  }
 }
