@@ -224,13 +224,19 @@ TEST_CASE("MaxPool2D<float> same padding: inner windows on the vector kernel, bo
   struct Case { Size2 pool, stride; int c, h, w; };
   for (const Case k : {Case{3, 2, 2, 44, 44}, Case{3, 2, 3, 22, 22}, Case{3, 2, 2, 11, 11}, Case{3, 2, 2, 6, 6},
                        Case{3, 2, 2, 45, 37}, Case{Size2(3, 2), Size2(1, 2), 2, 9, 40}, Case{5, 1, 1, 3, 3},
-                       Case{2, 2, 1, 33, 33}}) {
+                       Case{2, 2, 1, 33, 33}, Case{3, 2, 1, 130, 130} /* too large to pad on the stack */}) {
     MaxPool2D<float> pool(k.pool, k.stride, Padding::same);
     Rng rng(6);
     const Shape out = pool.build(Shape{k.c, k.h, k.w}, rng);
     Tensor<float> x(2, pool.input_shape()), y;
     Tensor<double> xd(2, pool.input_shape());
     for (std::size_t i = 0; i < x.size(); ++i) xd[i] = x[i] = float(rng.uniform()) - 2.0f;  // all negative
+    // -infinity in the top left corner of the first plane and along the top row of the second:
+    // their windows' winners are inputs, never the padding (which holds -infinity too).
+    const float inf = std::numeric_limits<float>::infinity();
+    for (int r = 0; r < std::min(k.h, 3); ++r)
+      for (int c = 0; c < std::min(k.w, 3); ++c) xd[r * k.w + c] = x[r * k.w + c] = -inf;
+    for (int c = 0; c < k.w; ++c) xd[k.h * k.w + c] = x[k.h * k.w + c] = -inf;
     pool.forward(x, y, Mode::train);
     const auto expected = same_pool_reference(xd, k.pool, k.stride);
     REQUIRE(y.size() == expected.size());
@@ -251,7 +257,7 @@ TEST_CASE("MaxPool2D<float> same padding: inner windows on the vector kernel, bo
               const int r = oy * k.stride.h - top + i, col = ox * k.stride.w - left + j;
               if (r < 0 || r >= k.h || col < 0 || col >= k.w) continue;
               const int at = p * k.h * k.w + r * k.w + col;
-              if (best < 0 || x[at] > x[best]) best = at;
+              if (best < 0 || x[at] > x[best]) best = at;  // the first maximum: -inf ties keep the first
             }
           dx_expected[best] += dy[(p * oh + oy) * ow + ox];
         }
