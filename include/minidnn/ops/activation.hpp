@@ -5,6 +5,7 @@
 #include <string>
 
 #include "minidnn/core/error.hpp"
+#include "minidnn/ops/activation/pointwise.hpp"  // the loops, compiled per instruction set
 
 namespace minidnn {
 
@@ -24,14 +25,14 @@ inline int activation_code(Activation a) { return a == Activation::relu ? 1 : 0;
 template <typename T>
 void apply_activation(Activation a, T* values, std::size_t n) {
   if (a != Activation::relu) return;
-  for (std::size_t i = 0; i < n; ++i) values[i] = values[i] < T(0) ? T(0) : values[i];
+  MINIDNN_DISPATCH(relu_in_place<T>(values, n));
 }
 
 /// Turns dLoss/doutput into dLoss/dpreactivation in place, given the activated outputs.
 template <typename T>
 void activation_backward(Activation a, const T* outputs, T* grads, std::size_t n) {
   if (a != Activation::relu) return;
-  for (std::size_t i = 0; i < n; ++i) grads[i] = outputs[i] > T(0) ? grads[i] : T(0);
+  MINIDNN_DISPATCH(relu_backward_in_place<T>(outputs, grads, n));
 }
 
 }  // namespace minidnn

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "minidnn/core/error.hpp"
+#include "minidnn/cpu/isa.hpp"
 
 namespace minidnn::ops {
 
@@ -31,43 +32,23 @@ inline Pointwise pointwise_from_name(const std::string& name) {
   fail("unknown activation '", name, "' (known: linear, relu, sigmoid, tanh)");
 }
 
+}  // namespace minidnn::ops
+
+#define MINIDNN_PER_ISA_FILE "minidnn/ops/activation/pointwise-inl.hpp"
+#include "minidnn/cpu/for_each_isa.hpp"
+
+namespace minidnn::ops {
+
+/// y = f(x) over n values.
 template <typename T>
 void pointwise_forward(Pointwise f, const T* x, T* y, std::size_t n) {
-  switch (f) {
-    case Pointwise::relu:
-      for (std::size_t i = 0; i < n; ++i) y[i] = x[i] < T(0) ? T(0) : x[i];
-      break;
-    case Pointwise::sigmoid:
-      for (std::size_t i = 0; i < n; ++i) y[i] = T(1) / (T(1) + std::exp(-x[i]));
-      break;
-    case Pointwise::tanh:
-      for (std::size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
-      break;
-    default:
-      for (std::size_t i = 0; i < n; ++i) y[i] = x[i];
-  }
+  MINIDNN_DISPATCH(pointwise_forward<T>(f, x, y, n));
 }
 
+/// dx = dy * f'(x) over n values, from the forward's output y (dx may be dy).
 template <typename T>
 void pointwise_backward(Pointwise f, const T* y, const T* dy, T* dx, std::size_t n) {
-  switch (f) {
-    case Pointwise::relu:
-      // dy is loaded whatever y is: a conditional load keeps the compiler from vectorizing, and
-      // the branch it leaves mispredicts on half the values of a ReLU's output.
-      for (std::size_t i = 0; i < n; ++i) {
-        const T g = dy[i];
-        dx[i] = y[i] > T(0) ? g : T(0);
-      }
-      break;
-    case Pointwise::sigmoid:
-      for (std::size_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (T(1) - y[i]);
-      break;
-    case Pointwise::tanh:
-      for (std::size_t i = 0; i < n; ++i) dx[i] = dy[i] * (T(1) - y[i] * y[i]);
-      break;
-    default:
-      for (std::size_t i = 0; i < n; ++i) dx[i] = dy[i];
-  }
+  MINIDNN_DISPATCH(pointwise_backward<T>(f, y, dy, dx, n));
 }
 
 }  // namespace minidnn::ops
