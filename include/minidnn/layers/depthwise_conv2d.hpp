@@ -108,7 +108,8 @@ class DepthwiseConv2D : public Layer<T> {
 #pragma omp parallel if (double(n) * cm * out_plane * kk > 65536)
     {
       const int threads = team_size(), t = thread_index();
-      const int c0 = int(std::int64_t(g.channels) * t / threads), c1 = int(std::int64_t(g.channels) * (t + 1) / threads);
+      const int c0 = int(std::int64_t(g.channels) * t / threads);
+      const int c1 = int(std::int64_t(g.channels) * (t + 1) / threads);
       std::fill(dkernel + std::ptrdiff_t(c0) * g.multiplier * kk, dkernel + std::ptrdiff_t(c1) * g.multiplier * kk,
                 T(0));
       if (dbias) std::fill(dbias + c0 * g.multiplier, dbias + c1 * g.multiplier, T(0));

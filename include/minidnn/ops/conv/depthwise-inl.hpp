@@ -79,6 +79,22 @@ void depthwise_padded_forward(const ops::DepthwiseGeometry& g, PaddedPlane pp, c
   }
 }
 
+/// dkernel[t] += the lanes of acc[t] summed, for the `taps` kernel gradient accumulators, and
+/// *dbias += those of bias_acc unless dbias is null.
+inline void add_lane_sums(const Simd<float>::Vec* acc, int taps, Simd<float>::Vec bias_acc, float* dkernel,
+                          float* dbias) {
+  using S = Simd<float>;
+  float lanes[S::width];
+  auto sum = [&](S::Vec v) {
+    S::store(lanes, v);
+    float s = 0.0f;
+    for (int l = 0; l < S::width; ++l) s += lanes[l];
+    return s;
+  };
+  for (int t = 0; t < taps; ++t) dkernel[t] += sum(acc[t]);
+  if (dbias) *dbias += sum(bias_acc);
+}
+
 /// The kernel gradient at stride 1 from the padded input plane: dkernel[t] += sum over the plane
 /// of dy * x at tap t, in kh*kw vector accumulators; *dbias += sum of dy unless dbias is null.
 template <int KH, int KW>
@@ -106,24 +122,15 @@ void depthwise_padded_kernel_gradient(const ops::DepthwiseGeometry& g, PaddedPla
         }
     }
   }
-  float lanes[width];
-  auto sum = [&](S::Vec v) {
-    S::store(lanes, v);
-    float s = 0.0f;
-    for (int l = 0; l < width; ++l) s += lanes[l];
-    return s;
-  };
-  for (int t = 0; t < kh * kw; ++t) dkernel[t] += sum(acc[t]);
-  if (dbias) *dbias += sum(bias_acc);
+  add_lane_sums(acc, kh * kw, bias_acc, dkernel, dbias);
 }
 
-/// The float forward at stride 1 along the row for planes too large to pad on the stack: `width` adjacent outputs of a row per vector
-/// (a masked vector for the tail), accumulated in a register over every tap (ky, kx) in the
-/// reference's order and stored once. A tap whose input column is outside the row for some lanes
-/// (the first and last columns under padding) loads and adds only the lanes inside (a masked
-/// load and select: those lanes keep their sum, as the reference skips the tap), so small planes
-/// (6x6: one vector per row) pay no per-element border loop. Accumulate: add to y instead of
-/// starting from the bias.
+/// The float forward at stride 1 along the row for planes too large to pad on the stack: `width`
+/// adjacent outputs of a row per vector (a masked vector for the tail), accumulated in a register
+/// over every tap (ky, kx) in the reference's order and stored once. A tap whose input column is
+/// outside the row for some lanes (the first and last columns under padding) loads and adds only
+/// the lanes inside (a masked load and select: those lanes keep their sum, as the reference skips
+/// the tap). Accumulate: add to y instead of starting from the bias.
 template <bool Accumulate>
 void depthwise_plane_forward_simd(const ops::DepthwiseGeometry& g, const float* x, const float* kernel, float bias,
                                   float* y) {
@@ -207,15 +214,7 @@ inline void depthwise_plane_backward_simd(const ops::DepthwiseGeometry& g, const
       }
     }
   }
-  float lanes[width];
-  auto sum = [&](S::Vec v) {
-    S::store(lanes, v);
-    float s = 0.0f;
-    for (int l = 0; l < width; ++l) s += lanes[l];
-    return s;
-  };
-  for (int t = 0; t < taps; ++t) dkernel[t] += sum(acc[t]);
-  if (dbias) *dbias += sum(bias_acc);
+  add_lane_sums(acc, taps, bias_acc, dkernel, dbias);
   if (!dx) return;
   // dx = dy convolved with the kernel turned by 180 degrees, padded so that the output is (H, W).
   float turned[kMaxDepthwiseTaps];
