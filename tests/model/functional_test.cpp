@@ -310,7 +310,9 @@ TEST_CASE("Inference folds BatchNormalization into the Conv2D, SeparableConv2D o
   std::vector<std::vector<double>> weights;
   for (auto* p : model.parameters()) weights.emplace_back(p->value.begin(), p->value.end());
 
-  Tensor<double> input(3, model.input_shape());
+  // A batch of 4: each BatchNormalization's pass over it is at least as large as the weights of
+  // the layer it folds into (the Dense's 20: 5 outputs x 4 samples), so all four fold.
+  Tensor<double> input(4, model.input_shape());
   test::fill_uniform(input, rng);
   model.set_fold_batch_norm(false);
   const auto unfolded = model.predict(input);
@@ -318,6 +320,14 @@ TEST_CASE("Inference folds BatchNormalization into the Conv2D, SeparableConv2D o
   model.set_fold_batch_norm(true);
   const auto folded = model.predict(input);
   CHECK(model.folded_batch_norms() == 4);
+  // One sample: the Dense's 20 weights outweigh its BatchNormalization's 5 values, which then run
+  // as a pass of their own; the same outputs.
+  Tensor<double> one(1, model.input_shape());
+  std::copy(input.sample(2), input.sample(2) + input.sample_size(), one.data());
+  const auto folded_one = model.predict(one);
+  CHECK(model.folded_batch_norms() == 3);
+  for (std::size_t i = 0; i < folded_one.size(); ++i)
+    CHECK(folded_one[i] == Approx(unfolded[2 * folded_one.size() + i]).margin(1e-12));
   REQUIRE(folded.size() == unfolded.size());
   for (std::size_t i = 0; i < folded.size(); ++i) CHECK(folded[i] == Approx(unfolded[i]).margin(1e-12));
   // The layers' own weights are back, and training sees the BatchNormalization layers again.

@@ -395,7 +395,9 @@ TEST_CASE("A Sequential's inference folds BatchNormalization into the Conv2D or 
     for (auto& v : p->value) v = p->name == "gamma" ? rng.uniform(0.5, 1.5) : rng.uniform(-1.0, 1.0);
   for (auto* p : model.non_trainable_parameters())
     for (auto& v : p->value) v = p->name == "moving_variance" ? rng.uniform(0.5, 1.5) : rng.uniform(-0.5, 0.5);
-  Tensor<double> input(5, model.input_shape());
+  // 12 samples: the Dense's BatchNormalization then passes over as many values (5 x 12) as the
+  // Dense has weights (12 x 5), the least batch at which inference folds it.
+  Tensor<double> input(12, model.input_shape());
   test::fill_uniform(input, rng);
   // The reference: each layer's own batch forward in inference, BatchNormalization unfolded.
   Tensor<double> reference[11];

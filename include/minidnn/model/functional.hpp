@@ -194,28 +194,41 @@ class Model {
       fail("Model: input shape ", x.shape(), " does not match the model's input shape ", nodes_[0].shape);
     if (x.batch() < 1) fail("Model: empty input batch");
     input_ = &x;
-    // In inference a BatchNormalization right after a Conv2D, SeparableConv2D or Dense (its only consumer) is
-    // folded into it: the layer runs with weights W * s and bias (b - mean) * s + beta, s = gamma /
-    // sqrt(variance + epsilon), and the BatchNormalization's pass over memory is skipped.
+    // In inference a BatchNormalization right after a Conv2D, SeparableConv2D or Dense (its only
+    // consumer) is folded into it: the layer runs with weights W * s and bias (b - mean) * s +
+    // beta, s = gamma / sqrt(variance + epsilon), and the BatchNormalization's pass over memory is
+    // skipped. Folding costs a pass over the layer's weights at each forward, so a pair is folded
+    // only where the BatchNormalization's pass over the batch is at least as large (at batch 1
+    // the deep 3x3 convolutions hold 100x more weights than outputs).
     const bool fold = mode == Mode::inference && fold_batch_norm_;
     if (fold) plan_folds();
+    active_folds_ = 0;
+    for (auto& f : folds_) {
+      const double bn_values = double(x.batch()) * double(nodes_[f.bn].shape.size());
+      f.active = fold && bn_values >= double(foldable(f.layer).kernel->size());
+      in_fold_[f.layer] = in_fold_[f.bn] = f.active;
+      active_folds_ += f.active;
+    }
     struct Restore {  // swaps the layers' own weights back, also if a forward throws
       Model* model;
       bool active;
       ~Restore() {
         if (active)
-          for (auto& f : model->folds_) model->swap_folded(f);
+          for (auto& f : model->folds_)
+            if (f.active) model->swap_folded(f);
       }
-    } restore{this, fold && !folds_.empty()};
+    } restore{this, active_folds_ > 0};
     if (restore.active)
-      for (auto& f : folds_) compute_fold(f), swap_folded(f);
+      for (auto& f : folds_)
+        if (f.active) compute_fold(f), swap_folded(f);
     plan_chains();
     std::size_t next_fold = 0;
     for (std::size_t k = 1; k < nodes_.size();) {
       Node& node = nodes_[k];
-      if (restore.active && next_fold < folds_.size() && folds_[next_fold].bn == int(k)) {
-        std::swap(node.output, nodes_[folds_[next_fold].layer].output);  // the folded layer's output is this node's
-        ++next_fold;
+      while (next_fold < folds_.size() && folds_[next_fold].bn < int(k)) ++next_fold;
+      if (next_fold < folds_.size() && folds_[next_fold].bn == int(k) && folds_[next_fold].active) {
+        // The folded layer's output is this node's.
+        std::swap(node.output, nodes_[folds_[next_fold].layer].output);
         ++k;
         continue;
       }
@@ -336,8 +349,9 @@ class Model {
   /// Whether inference folds BatchNormalization into the Conv2D or Dense before it (on by
   /// default; the outputs agree to rounding).
   void set_fold_batch_norm(bool on) { fold_batch_norm_ = on; }
-  /// How many BatchNormalization nodes inference folds (after a forward in inference).
-  std::size_t folded_batch_norms() const { return folds_.size(); }
+  /// How many BatchNormalization nodes the last forward folded (in inference, and only where
+  /// the batch makes it pay: see forward).
+  std::size_t folded_batch_norms() const { return active_folds_; }
 
   /// A Keras-style table with a "Connected to" column (model/summary_table.hpp).
   std::string summary() {
@@ -419,6 +433,7 @@ class Model {
   std::string name(int k) const { return "#" + std::to_string(k); }
 
   struct Fold {
+    bool active = false;                   // folded in the current forward
     int layer = -1, bn = -1;               // the Conv2D, SeparableConv2D or Dense node, the BatchNormalization after it
     AlignedVector<T> kernel, bias;         // the folded weights while not swapped in
   };
@@ -462,8 +477,7 @@ class Model {
       f.bn = int(k);
       folds_.push_back(std::move(f));
     }
-    in_fold_.assign(nodes_.size(), 0);
-    for (const Fold& f : folds_) in_fold_[f.layer] = in_fold_[f.bn] = 1;
+    in_fold_.assign(nodes_.size(), 0);  // set per forward, for the folds then active
     folds_planned_for_ = nodes_.size();
   }
 
@@ -662,7 +676,8 @@ class Model {
   std::vector<Node> nodes_;
   bool fold_batch_norm_ = true;
   std::vector<Fold> folds_;
-  std::vector<char> in_fold_;          // per node: the layer or the BatchNormalization of a fold
+  std::vector<char> in_fold_;          // per node: the layer or the BatchNormalization of an active fold
+  std::size_t active_folds_ = 0;       // folds active in the last forward
   std::size_t folds_planned_for_ = 0;  // the node count folds_ was planned for
   std::vector<char> feeds_next_only_;  // per node: its one consumer is the next node, a layer
   std::size_t chains_planned_for_ = 0;
