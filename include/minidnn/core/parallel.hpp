@@ -1,6 +1,9 @@
 #pragma once
 /// \file
 /// The few OpenMP facts the library needs, in one place, so a build without OpenMP still works.
+#include <algorithm>
+#include <cstddef>
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -50,6 +53,16 @@ inline void set_num_threads(int n) {
 #else
   (void)n;
 #endif
+}
+
+/// out = parts[0] + ... + parts[count - 1] over out.size() values, summed in thread order: the
+/// per-thread gradient shares of a parallel backward, deterministic for a given thread count.
+template <typename Parts, typename Out>
+void sum_thread_shares(const Parts& parts, int count, Out& out) {
+  const std::size_t n = out.size();
+  std::copy(parts[0].begin(), parts[0].begin() + n, out.begin());
+  for (int t = 1; t < count; ++t)
+    for (std::size_t i = 0; i < n; ++i) out[i] += parts[t][i];
 }
 
 }  // namespace minidnn

@@ -230,8 +230,8 @@ class Conv2D : public Layer<T> {
       }
     }
     // Sum the per-thread gradients in thread order: deterministic for a given thread count.
-    reduce_threads(dkernel_, team, kernel_param_.grad);
-    if (use_bias_) reduce_threads(dbias_, team, bias_param_.grad);
+    sum_thread_shares(dkernel_, team, kernel_param_.grad);
+    if (use_bias_) sum_thread_shares(dbias_, team, bias_param_.grad);
   }
 
  protected:
@@ -385,12 +385,6 @@ class Conv2D : public Layer<T> {
     }
   }
 
-  static void reduce_threads(const std::vector<AlignedVector<T>>& parts, int count, AlignedVector<T>& out) {
-    const std::size_t n = out.size();
-    std::copy(parts[0].begin(), parts[0].begin() + n, out.begin());
-    for (int t = 1; t < count; ++t)
-      for (std::size_t i = 0; i < n; ++i) out[i] += parts[t][i];
-  }
 
   int filters_;
   Size2 kernel_, strides_;

@@ -132,14 +132,8 @@ class SeparableConv2D : public Layer<T> {
         if (use_bias_) add_row_sums(dy, filters_, p, p, dbias.data());
       }
     }
-    // Sum the per-thread gradients in thread order: deterministic for a given thread count.
-    auto reduce = [team](const std::vector<AlignedVector<T>>& parts, AlignedVector<T>& out) {
-      std::copy(parts[0].begin(), parts[0].begin() + out.size(), out.begin());
-      for (int t = 1; t < team; ++t)
-        for (std::size_t i = 0; i < out.size(); ++i) out[i] += parts[t][i];
-    };
-    reduce(dpointwise_, pointwise_.grad);
-    if (use_bias_) reduce(dbias_, bias_.grad);
+    sum_thread_shares(dpointwise_, team, pointwise_.grad);
+    if (use_bias_) sum_thread_shares(dbias_, team, bias_.grad);
     if (grad_input) grad_input->resize(batch, this->input_shape());
     DepthwiseConv2D<T>::backward_batch(geometry_, batch, input.data(), depthwise_.value.data(),
                                        grad_depthwise_out_.data(), depthwise_.grad.data(), nullptr,
