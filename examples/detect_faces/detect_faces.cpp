@@ -10,7 +10,7 @@
 
 namespace {
 
-const char* kDefaultCascade = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt.xml";
+namespace vision = minidnn::vision;
 
 void print_usage(std::ostream& out) {
   out << "usage: detect_faces PHOTO [options]\n"
@@ -19,7 +19,7 @@ void print_usage(std::ostream& out) {
          "\"x y width height\" per face (pixels, origin top-left).\n"
          "\n"
          "options:\n"
-         "  --cascade FILE       OpenCV cascade XML (default " << kDefaultCascade << ")\n"
+         "  --cascade FILE       OpenCV cascade XML (default " << vision::kDebianFrontalFaceCascade << ")\n"
          "  --out FILE.png       also write the photo with the faces outlined in green\n"
          "  --scale-factor F     pyramid step, > 1 (default 1.1)\n"
          "  --min-neighbors N    hits needed per face, >= 0 (default 3)\n"
@@ -48,7 +48,7 @@ double parse_number(const std::string& option, const std::string& text) {
 
 int main(int argc, char** argv) {
   using namespace minidnn::vision;
-  std::string photo, cascade_path = kDefaultCascade, out_path;
+  std::string photo, cascade_path = kDebianFrontalFaceCascade, out_path;
   DetectOptions options;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

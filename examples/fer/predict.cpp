@@ -21,7 +21,6 @@ namespace {
 namespace vision = minidnn::vision;
 using minidnn::fer::FaceResult;
 
-constexpr const char* kDefaultCascade = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt.xml";
 
 // Output names from each photo's stem, made unique: a/photo.jpg and b/photo.png would otherwise
 // overwrite each other's pictures. The second becomes photo-2, and so on.
@@ -53,7 +52,7 @@ int run_predict(int argc, char** argv) {
             "With --face-crops each image is taken as one face as it is. A model trained on crops (fer train\n"
             "--crop) gets the centre crop of the 48x48 face; --tta averages over more views of it.");
   args.option("model", "FILE", "", "the trained model (default: $FER_MODEL, else the shipped models/fer_default.mdnn)")
-      .option("cascade", "FILE", kDefaultCascade, "OpenCV Haar cascade XML")
+      .option("cascade", "FILE", vision::kDebianFrontalFaceCascade, "OpenCV Haar cascade XML")
       .flag("face-crops", "the images are face crops already: classify each whole image")
       .option("tta", "MODE", "none",
               "test-time augmentation: none, flip (the face and its mirror image) or ten-crop (four corners and "

@@ -46,7 +46,6 @@ using nlohmann::json;
 using serve::RequestError;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kDefaultCascade = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt.xml";
 
 std::string lower_name(int emotion) {
   std::string name = kEmotionNames[emotion];
@@ -362,7 +361,7 @@ int run_serve(int argc, char** argv) {
             "(docs/serving.md). Listens on loopback unless --host says otherwise; --port 0 picks a free\n"
             "port. The URL is printed once it listens. SIGTERM or Ctrl-C finish the requests in flight, then exit.");
   args.option("model", "FILE", "", "the trained model (default: $FER_MODEL, else the shipped models/fer_default.mdnn)")
-      .option("cascade", "FILE", kDefaultCascade, "OpenCV Haar cascade XML")
+      .option("cascade", "FILE", vision::kDebianFrontalFaceCascade, "OpenCV Haar cascade XML")
       .option("tta", "MODE", "none",
               "test-time augmentation: none, flip or ten-crop (as fer predict), probabilities averaged")
       .option("host", "ADDR", "127.0.0.1", "address to listen on (0.0.0.0: every interface)")

@@ -38,7 +38,6 @@ using minidnn::fer::FaceResult;
 using minidnn::fer::TrackedFace;
 using clock_type = std::chrono::steady_clock;
 
-constexpr const char* kDefaultCascade = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt.xml";
 
 // One colour per emotion, for boxes and the timeline (Angry ... Neutral).
 constexpr std::array<viz::Rgb, kClasses> kEmotionColours = {{{214, 39, 40},
@@ -271,7 +270,7 @@ int run_video(int argc, char** argv) {
             "scores, emotion) and a timeline chart (each face's dominant emotion over time and its share of\n"
             "time per emotion). With --json the time series is printed as JSON as well.");
   args.option("model", "FILE", "", "the trained model (default: $FER_MODEL, else the shipped models/fer_default.mdnn)")
-      .option("cascade", "FILE", kDefaultCascade, "OpenCV Haar cascade XML")
+      .option("cascade", "FILE", vision::kDebianFrontalFaceCascade, "OpenCV Haar cascade XML")
       .option("out", "FILE", "", "the annotated video, or 'none' (default VIDEO's name + _annotated.mp4)")
       .option("csv", "FILE", "", "the time series (default VIDEO's name + _emotions.csv)")
       .option("chart", "FILE", "", "the timeline chart, or 'none' (default VIDEO's name + _timeline.png)")

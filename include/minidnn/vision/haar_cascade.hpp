@@ -29,6 +29,11 @@
 
 namespace minidnn::vision {
 
+/// Where Debian's opencv-data package installs OpenCV's frontal-face cascade, the one the
+/// FER tutorial uses: the default of every program here that finds faces.
+inline constexpr const char* kDebianFrontalFaceCascade =
+    "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt.xml";
+
 /// A width and height in pixels; 0 means "not set".
 struct Size {
   int width = 0;
