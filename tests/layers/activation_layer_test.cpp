@@ -2,6 +2,7 @@
 
 #include "minidnn/layers/activation_layer.hpp"
 #include "support/gradient_check.hpp"
+#include "support/sample_forward.hpp"
 #include "support/torch_fixtures.hpp"
 
 using namespace minidnn;
@@ -15,10 +16,12 @@ TEST_CASE("Activation layers match PyTorch's functions", "[activation_layer]") {
   sigmoid.build(x.shape(), rng);
   sigmoid.forward(x, y, Mode::inference);
   CHECK(test::max_difference(y, fx::act_sigmoid) < 1e-15);
+  CHECK(test::max_difference(test::forward_by_samples(sigmoid, x), fx::act_sigmoid) < 1e-15);
   ActivationLayer<double> tanh("tanh");
   tanh.build(x.shape(), rng);
   tanh.forward(x, y, Mode::inference);
   CHECK(test::max_difference(y, fx::act_tanh) < 1e-15);
+  CHECK(test::max_difference(test::forward_by_samples(tanh, x), fx::act_tanh) < 1e-15);
   ActivationLayer<double> relu("relu");
   relu.build(x.shape(), rng);
   relu.forward(x, y, Mode::inference);

@@ -30,7 +30,7 @@ TEST_CASE("AvgPool2D forward averages each full window", "[avgpool]") {
   REQUIRE(pool.has_sample_forward(2));
   std::vector<double> one(out.size());
   for (int n = 0; n < 2; ++n) {
-    pool.forward_sample(x.sample(n), one.data());
+    pool.forward_sample(x.sample(n), one.data(), nullptr);
     for (std::size_t i = 0; i < one.size(); ++i) REQUIRE(one[i] == y.sample(n)[i]);
   }
 }
@@ -50,7 +50,7 @@ TEST_CASE("AvgPool2D float forward (the separable vector sums) averages each win
     pool.forward(x, y, Mode::inference);
     std::vector<float> one(out.size());
     for (int n = 0; n < 2; ++n) {
-      pool.forward_sample(x.sample(n), one.data());
+      pool.forward_sample(x.sample(n), one.data(), nullptr);
       for (int c = 0; c < k.c; ++c)
         for (int oy = 0; oy < out.height(); ++oy)
           for (int ox = 0; ox < out.width(); ++ox) {

@@ -4,6 +4,7 @@
 
 #include "minidnn/layers/batch_normalization.hpp"
 #include "support/gradient_check.hpp"
+#include "support/sample_forward.hpp"
 #include "support/torch_fixtures.hpp"
 
 using namespace minidnn;
@@ -54,6 +55,7 @@ TEST_CASE("BatchNormalization after a convolution matches PyTorch in training an
   test::load_fixture(param(bn, "moving_variance"), fx::bn_conv_run_var);
   bn.forward(x, y, Mode::inference);
   CHECK(test::max_difference(y, fx::bn_conv_y_eval) < 1e-12);
+  CHECK(test::max_difference(test::forward_by_samples(bn, x), fx::bn_conv_y_eval) < 1e-12);
 }
 
 TEST_CASE("BatchNormalization after a dense layer normalizes each feature as PyTorch's BatchNorm1d", "[batch_normalization]") {

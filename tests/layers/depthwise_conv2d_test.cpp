@@ -3,6 +3,7 @@
 #include "minidnn/core/parallel.hpp"
 #include "minidnn/layers/depthwise_conv2d.hpp"
 #include "support/gradient_check.hpp"
+#include "support/sample_forward.hpp"
 #include "support/torch_fixtures.hpp"
 
 using namespace minidnn;
@@ -32,8 +33,10 @@ TEST_CASE("DepthwiseConv2D matches PyTorch's grouped convolution", "[depthwise_c
     test::load_fixture(*dw.parameters()[0], fx::dw_same_s2_m2_kernel);
     test::load_fixture(*dw.parameters()[1], fx::dw_same_s2_m2_bias);
     Tensor<double> y;
-    dw.forward(test::fixture_tensor(fx::dw_same_s2_m2_x, 2, Shape{3, 7, 6}), y, Mode::inference);
+    const auto x = test::fixture_tensor(fx::dw_same_s2_m2_x, 2, Shape{3, 7, 6});
+    dw.forward(x, y, Mode::inference);
     CHECK(test::max_difference(y, fx::dw_same_s2_m2_y) < 1e-12);
+    CHECK(test::max_difference(test::forward_by_samples(dw, x), fx::dw_same_s2_m2_y) < 1e-12);
   }
   SECTION("a 3x2 kernel, stride 1, valid") {
     DepthwiseConv2D<double> dw(Size2(3, 2));
@@ -41,8 +44,10 @@ TEST_CASE("DepthwiseConv2D matches PyTorch's grouped convolution", "[depthwise_c
     test::load_fixture(*dw.parameters()[0], fx::dw_valid_s1_m1_kernel);
     test::load_fixture(*dw.parameters()[1], fx::dw_valid_s1_m1_bias);
     Tensor<double> y;
-    dw.forward(test::fixture_tensor(fx::dw_valid_s1_m1_x, 2, Shape{2, 7, 6}), y, Mode::inference);
+    const auto x = test::fixture_tensor(fx::dw_valid_s1_m1_x, 2, Shape{2, 7, 6});
+    dw.forward(x, y, Mode::inference);
     CHECK(test::max_difference(y, fx::dw_valid_s1_m1_y) < 1e-12);
+    CHECK(test::max_difference(test::forward_by_samples(dw, x), fx::dw_valid_s1_m1_y) < 1e-12);
   }
 }
 

@@ -55,7 +55,7 @@ TEST_CASE("MaxPool2D float inference takes each window's maximum, also sample by
     REQUIRE(pool.has_sample_forward(2));
     std::vector<float> one(out.size());
     for (int n = 0; n < 2; ++n) {
-      pool.forward_sample(x.sample(n), one.data());
+      pool.forward_sample(x.sample(n), one.data(), nullptr);
       for (int c = 0; c < k.c; ++c)
         for (int oy = 0; oy < out.height(); ++oy)
           for (int ox = 0; ox < out.width(); ++ox) {
@@ -210,7 +210,7 @@ TEST_CASE("MaxPool2D same padding follows Keras: ceil(in / stride) outputs, the 
     for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == expected[i]);
     // One sample at a time gives the same.
     std::vector<double> one(pool.output_shape().size());
-    pool.forward_sample(x.sample(1), one.data());
+    pool.forward_sample(x.sample(1), one.data(), nullptr);
     for (std::size_t i = 0; i < one.size(); ++i) REQUIRE(one[i] == y.sample(1)[i]);
   }
   Rng rng(1);

@@ -2,6 +2,7 @@
 
 #include "minidnn/layers/separable_conv2d.hpp"
 #include "support/gradient_check.hpp"
+#include "support/sample_forward.hpp"
 #include "support/torch_fixtures.hpp"
 
 using namespace minidnn;
@@ -37,8 +38,10 @@ TEST_CASE("SeparableConv2D matches PyTorch's depthwise then pointwise convolutio
   test::load_fixture(*params[1], fx::sep_pointwise);
   test::load_fixture(*params[2], fx::sep_bias);
   Tensor<double> y;
-  sep.forward(test::fixture_tensor(fx::sep_x, 2, Shape{3, 6, 5}), y, Mode::inference);
+  const auto x = test::fixture_tensor(fx::sep_x, 2, Shape{3, 6, 5});
+  sep.forward(x, y, Mode::inference);
   CHECK(test::max_difference(y, fx::sep_y) < 1e-12);
+  CHECK(test::max_difference(test::forward_by_samples(sep, x), fx::sep_y) < 1e-12);
 }
 
 TEST_CASE("SeparableConv2D gradients match finite differences", "[separable_conv2d][gradient]") {

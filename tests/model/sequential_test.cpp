@@ -419,6 +419,57 @@ TEST_CASE("A Sequential's inference folds BatchNormalization into the Conv2D or 
   }
 }
 
+TEST_CASE("Inference chains run BatchNormalization, Activation, DepthwiseConv2D and SeparableConv2D sample by "
+          "sample, folded or not, with the layers' own batch results",
+          "[sequential]") {
+  // conv (direct) -> BN -> ReLU -> separable -> BN -> tanh -> depthwise (stride 2) -> BN -> max
+  // pool: one chain, with two folds inside it when folding (the conv's and the separable's).
+  Sequential<double> model;
+  Conv2D<double> conv(3, 3, Activation::linear, 1, Padding::valid, /*use_bias=*/false);
+  conv.set_algorithm(ConvAlgorithm::direct);  // automatic would take Winograd at batch 6
+  model.add(conv);
+  model.add(BatchNormalization<double>());
+  model.add(ActivationLayer<double>("relu"));
+  model.add(SeparableConv2D<double>(4, 3, 1, Padding::same, 2, Activation::linear, /*use_bias=*/false));
+  model.add(BatchNormalization<double>());
+  model.add(ActivationLayer<double>("tanh"));
+  model.add(DepthwiseConv2D<double>(3, 2, Padding::same, 2));
+  model.add(BatchNormalization<double>());  // after a depthwise: never folded
+  model.add(MaxPool2D<double>(3, 2, Padding::same));
+  model.add(Flatten<double>());
+  model.add(Dense<double>(3));
+  model.add(Softmax<double>());
+  model.build(Shape{2, 13, 12}, 5);
+  for (std::size_t i = 0; i < 9; ++i) REQUIRE(model.layer(i).has_sample_forward(6));
+  Rng rng(8);
+  for (auto* p : model.parameters())
+    for (auto& v : p->value) v = p->name == "gamma" ? rng.uniform(0.5, 1.5) : rng.uniform(-1.0, 1.0);
+  for (auto* p : model.non_trainable_parameters())
+    for (auto& v : p->value) v = p->name == "moving_variance" ? rng.uniform(0.5, 1.5) : rng.uniform(-0.5, 0.5);
+  for (const int batch : {1, 6}) {
+    Tensor<double> input(batch, model.input_shape());
+    test::fill_uniform(input, rng);
+    Tensor<double> reference[12];  // each layer's own batch forward in inference, nothing folded
+    const Tensor<double>* in = &input;
+    for (std::size_t i = 0; i < model.size(); ++i) {
+      model.layer(i).forward(*in, reference[i], Mode::inference);
+      in = &reference[i];
+    }
+    model.set_fold_batch_norm(false);
+    const auto unfolded = model.predict(input);
+    model.set_fold_batch_norm(true);
+    const auto folded = model.predict(input);
+    // Both fold at either batch: one sample's BatchNormalization passes over 330 and 440 values,
+    // against the conv's 54 weights and the separable's 24 pointwise ones.
+    CHECK(model.folded_batch_norms() == 2);
+    REQUIRE(unfolded.size() == reference[11].size());
+    for (std::size_t i = 0; i < unfolded.size(); ++i) {
+      CHECK(unfolded[i] == reference[11][i]);
+      CHECK(folded[i] == Approx(reference[11][i]).margin(1e-12));
+    }
+  }
+}
+
 TEST_CASE("Training steps and inference of a planned batch size allocate no buffer", "[sequential]") {
   Sequential<float> model;
   model.add(Conv2D<float>(4, 3, Activation::relu));

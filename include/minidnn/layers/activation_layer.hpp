@@ -39,6 +39,11 @@ class ActivationLayer : public Layer<T> {
       ops::pointwise_forward(function_, input.data() + begin, output.data() + begin, n);
     });
   }
+  bool has_sample_forward(int) const override { return true; }
+  void forward_sample(const T* x, T* y, T*) const override {
+    ops::pointwise_forward(function_, x, y, this->input_shape().size());
+  }
+
   void backward(const Tensor<T>& input, const Tensor<T>& output, Tensor<T>& grad_output,
                 Tensor<T>* grad_input) override {
     if (!grad_input) return;

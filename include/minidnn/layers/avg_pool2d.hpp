@@ -32,7 +32,7 @@ class AvgPool2D : public Pool2D<T> {
   }
 
   bool has_sample_forward(int) const override { return true; }
-  void forward_sample(const T* x, T* y) const override {
+  void forward_sample(const T* x, T* y, T*) const override {
     for (int c = 0; c < this->input_shape().channels(); ++c)
       average_plane(x + c * in_plane(), y + c * out_plane());
   }

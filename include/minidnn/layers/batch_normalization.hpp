@@ -64,12 +64,24 @@ class BatchNormalization : public Layer<T> {
       ops::update_moving_average(c, T(momentum_), mean_.data(), moving_mean_.value.data());
       ops::update_moving_average(c, T(momentum_), variance_.data(), moving_variance_.value.data());
     } else {
-      ops::batch_norm_inference_coefficients(c, gamma_.value.data(), beta_.value.data(), moving_mean_.value.data(),
-                                             moving_variance_.value.data(), T(epsilon_), scale_.data(), shift_.data());
+      prepare_sample_forward();
 #pragma omp parallel for schedule(static) if (threads)
       for (int ch = 0; ch < c; ++ch)
         ops::batch_norm_channel_inference(x + ch * s, n, stride, s, scale_[ch], shift_[ch], y + ch * s);
     }
+  }
+
+  // Per channel of a feature map; after a Dense (one value per channel) the batch pass is the fast one.
+  bool has_sample_forward(int) const override { return this->input_shape().rank() == 3; }
+  void prepare_sample_forward() override {
+    ops::batch_norm_inference_coefficients(channels_of(this->input_shape()), gamma_.value.data(), beta_.value.data(),
+                                           moving_mean_.value.data(), moving_variance_.value.data(), T(epsilon_),
+                                           scale_.data(), shift_.data());
+  }
+  void forward_sample(const T* x, T* y, T*) const override {
+    const int c = channels_of(this->input_shape());
+    const std::ptrdiff_t s = std::ptrdiff_t(this->input_shape().size()) / c;
+    for (int ch = 0; ch < c; ++ch) ops::batch_norm_channel_inference(x + ch * s, 1, s, s, scale_[ch], shift_[ch], y + ch * s);
   }
 
   /// Requires the last forward to have been Mode::train (its batch statistics).

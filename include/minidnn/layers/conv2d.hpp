@@ -141,7 +141,7 @@ class Conv2D : public Layer<T> {
     const int k = g.col_rows(), p = g.col_cols();
     if (algorithm == ConvAlgorithm::direct) {
 #pragma omp parallel for schedule(static) if (batch > 1)
-      for (int n = 0; n < batch; ++n) forward_sample(input.sample(n), output.sample(n));
+      for (int n = 0; n < batch; ++n) forward_sample(input.sample(n), output.sample(n), nullptr);
       return;
     }
     const bool direct = is_pointwise();
@@ -168,7 +168,7 @@ class Conv2D : public Layer<T> {
 
   /// The direct forward works on one sample with no workspace; the others gain from the batch.
   bool has_sample_forward(int batch) const override { return algorithm(batch) == ConvAlgorithm::direct; }
-  void forward_sample(const T* x, T* y) const override {
+  void forward_sample(const T* x, T* y, T*) const override {
     direct_conv_forward(geometry_, filters_, x, kernel_param_.value.data(), bias_param_.value.data(), activation_, y);
   }
 

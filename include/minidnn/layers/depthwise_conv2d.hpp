@@ -72,6 +72,12 @@ class DepthwiseConv2D : public Layer<T> {
     apply_activation(activation_, output.data(), output.size());
   }
 
+  bool has_sample_forward(int) const override { return true; }
+  void forward_sample(const T* x, T* y, T*) const override {
+    forward_one(geometry_, x, kernel_param_.value.data(), use_bias_ ? bias_param_.value.data() : nullptr, y);
+    apply_activation(activation_, y, this->output_shape().size());
+  }
+
   void backward(const Tensor<T>& input, const Tensor<T>& output, Tensor<T>& grad_output,
                 Tensor<T>* grad_input) override {
     activation_backward(activation_, output.data(), grad_output.data(), output.size());
@@ -93,6 +99,15 @@ class DepthwiseConv2D : public Layer<T> {
       ops::depthwise_plane_forward(g, x + (i * g.channels + c) * in_plane, kernel + std::ptrdiff_t(o) * kk,
                                    bias ? bias[o] : T(0), y + p * out_plane);
     }
+  }
+
+  /// One sample x (C, H, W) -> y (C*M, OH, OW) on the calling thread; bias (C*M) or null.
+  static void forward_one(const ops::DepthwiseGeometry& g, const T* x, const T* kernel, const T* bias, T* y) {
+    const std::ptrdiff_t in_plane = std::ptrdiff_t(g.in_h) * g.in_w, out_plane = std::ptrdiff_t(g.out_h) * g.out_w;
+    const int kk = g.kernel_h * g.kernel_w, cm = g.channels * g.multiplier;
+    for (int o = 0; o < cm; ++o)
+      ops::depthwise_plane_forward(g, x + (o / g.multiplier) * in_plane, kernel + std::ptrdiff_t(o) * kk,
+                                   bias ? bias[o] : T(0), y + o * out_plane);
   }
 
   /// Overwrites dkernel (C, M, kh, kw), dbias (C*M) unless null and dx (N, C, H, W) unless null,

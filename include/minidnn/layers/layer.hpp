@@ -17,10 +17,13 @@
 ///     ensures  every parameter's grad is OVERWRITTEN with dLoss/dparam for this batch (not
 ///              accumulated); if grad_input is non-null it is resized to input's size and
 ///              OVERWRITTEN with dLoss/dinput (the first layer of a model gets nullptr and skips it).
-///   forward_sample(x, y)      (only where has_sample_forward(batch) is true)
-///     requires x holds one sample of input_shape(), y room for one of output_shape().
+///   forward_sample(x, y, scratch)      (only where has_sample_forward(batch) is true)
+///     requires x holds one sample of input_shape(), y room for one of output_shape(), scratch
+///              room for sample_scratch_size() values (64-byte aligned; null when that is 0);
+///              prepare_sample_forward() called since the weights last changed.
 ///     ensures  y is what forward(..., Mode::inference) writes for that sample; no member
-///              changes (several threads call it at once).
+///              changes (several threads call it at once, each with its own scratch).
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,8 +76,14 @@ class Layer {
   /// the seed model's conv1 writes 495 KB per image, which MaxPool2D would otherwise read back
   /// from memory for the whole batch (127 MB at batch 256).
   virtual bool has_sample_forward(int /*batch*/) const { return false; }
+  /// Values of working memory forward_sample needs (the depthwise output a SeparableConv2D
+  /// passes to its pointwise product, say).
+  virtual std::size_t sample_scratch_size() const { return 0; }
+  /// Computes what forward_sample reads from the weights but does not change per sample
+  /// (BatchNormalization's scale and shift); called once before a pass of forward_sample calls.
+  virtual void prepare_sample_forward() {}
   /// The inference output of one sample (see the contract above).
-  virtual void forward_sample(const T* /*x*/, T* /*y*/) const {
+  virtual void forward_sample(const T* /*x*/, T* /*y*/, T* /*scratch*/) const {
     fail(type(), ": has no per-sample forward");
   }
 

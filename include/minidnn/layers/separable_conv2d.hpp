@@ -84,25 +84,21 @@ class SeparableConv2D : public Layer<T> {
 
   void forward(const Tensor<T>& input, Tensor<T>& output, Mode) override {
     this->check_input(input);
-    const int batch = input.batch(), d = depth(), p = positions();
+    const int batch = input.batch(), d = depth();
     output.resize(batch, this->output_shape());
     depthwise_out_.resize(batch, Shape{d, geometry_.out_h, geometry_.out_w});
     DepthwiseConv2D<T>::forward_batch(geometry_, batch, input.data(), depthwise_.value.data(), nullptr,
                                       depthwise_out_.data());
-    // The pointwise products are small (128 x 36 x 128 at mini-Xception's end): one serial GEMM
-    // per sample, the samples across the threads.
+    // The samples' pointwise products across the threads.
 #pragma omp parallel for schedule(static) if (batch > 1)
-    for (int n = 0; n < batch; ++n) {
-      T* y = output.sample(n);
-      gemm<T>(Transpose::no, Transpose::no, filters_, p, d, T(1), pointwise_.value.data(), d,
-              depthwise_out_.sample(n), p, T(0), y, p);
-      if (!bias_.value.empty())
-        for (int f = 0; f < filters_; ++f) {
-          const T b = bias_.value[f];
-          for (int k = 0; k < p; ++k) y[std::size_t(f) * p + k] += b;
-        }
-      apply_activation(activation_, y, output.sample_size());
-    }
+    for (int n = 0; n < batch; ++n) pointwise_sample(depthwise_out_.sample(n), output.sample(n));
+  }
+
+  bool has_sample_forward(int) const override { return true; }
+  std::size_t sample_scratch_size() const override { return std::size_t(depth()) * positions(); }
+  void forward_sample(const T* x, T* y, T* scratch) const override {
+    DepthwiseConv2D<T>::forward_one(geometry_, x, depthwise_.value.data(), nullptr, scratch);  // (D x P)
+    pointwise_sample(scratch, y);
   }
 
   void backward(const Tensor<T>& input, const Tensor<T>& output, Tensor<T>& grad_output,
@@ -159,6 +155,19 @@ class SeparableConv2D : public Layer<T> {
  private:
   int depth() const { return geometry_.channels * multiplier_; }
   int positions() const { return geometry_.out_h * geometry_.out_w; }
+
+  // y (F x P) = activation(pointwise (F x D) * depthwise (D x P) + bias) for one sample: the
+  // products are small (128 x 36 x 128 at mini-Xception's end), one serial GEMM each.
+  void pointwise_sample(const T* depthwise, T* y) const {
+    const int d = depth(), p = positions();
+    gemm<T>(Transpose::no, Transpose::no, filters_, p, d, T(1), pointwise_.value.data(), d, depthwise, p, T(0), y, p);
+    if (!bias_.value.empty())
+      for (int f = 0; f < filters_; ++f) {
+        const T b = bias_.value[f];
+        for (int k = 0; k < p; ++k) y[std::size_t(f) * p + k] += b;
+      }
+    apply_activation(activation_, y, std::size_t(filters_) * p);
+  }
   ops::DepthwiseGeometry geometry_for(const Shape& in) const {
     if (in.rank() != 3) fail("SeparableConv2D: expects a (channels, height, width) input, got ", in);
     if (std::int64_t(in.channels()) * multiplier_ > (std::int64_t(1) << 26))

@@ -206,7 +206,8 @@ class Model {
     for (auto& f : folds_) {
       const double bn_values = double(x.batch()) * double(nodes_[f.bn].shape.size());
       f.active = fold && bn_values >= double(foldable(f.layer).kernel->size());
-      in_fold_[f.layer] = in_fold_[f.bn] = f.active;
+      in_fold_[f.layer] = f.active ? kFoldedLayer : 0;
+      in_fold_[f.bn] = f.active ? kFoldedBatchNorm : 0;
       active_folds_ += f.active;
     }
     struct Restore {  // swaps the layers' own weights back, also if a forward throws
@@ -233,7 +234,7 @@ class Model {
         continue;
       }
       if (node.layer) {
-        const std::size_t end = mode == Mode::inference ? sample_chain_end(k, x.batch(), restore.active) : k + 1;
+        const std::size_t end = mode == Mode::inference ? sample_chain_end(k, x.batch()) : k + 1;
         if (end - k > 1) {
           forward_sample_chain(k, end);
           k = end;
@@ -497,11 +498,14 @@ class Model {
     chains_output_ = output_;
   }
 
+  bool folded_batch_norm(std::size_t k) const { return k < in_fold_.size() && in_fold_[k] == kFoldedBatchNorm; }
+
   // One past the last node of the chain of per-sample layers that starts at node `first` (first + 1
-  // when it has no per-sample forward). Nodes of a fold in use run as batches.
-  std::size_t sample_chain_end(std::size_t first, int batch, bool folding) const {
+  // when it has no per-sample forward). The BatchNormalization of a fold in use passes its
+  // input on (its layer applies it), so it joins the chain of its layer.
+  std::size_t sample_chain_end(std::size_t first, int batch) const {
     auto per_sample = [&](std::size_t k) {
-      return nodes_[k].layer && !(folding && in_fold_[k]) && nodes_[k].layer->has_sample_forward(batch);
+      return nodes_[k].layer && (folded_batch_norm(k) || nodes_[k].layer->has_sample_forward(batch));
     };
     std::size_t end = first + 1;
     if (per_sample(first))
@@ -510,27 +514,39 @@ class Model {
   }
 
   // Inference through nodes [first, last), a chain of layers with a per-sample forward, one
-  // sample at a time: each thread passes its sample from layer to layer in two scratch buffers of
-  // its own, which stay in cache, and only the last node's output goes to memory. (The outputs of
-  // the chain's other nodes are left as they were; nothing else reads them.)
+  // sample at a time: each thread passes its sample from layer to layer in two buffers of its
+  // own, which stay in cache, and only the last layer's output goes to memory, as node last - 1's
+  // value. (The outputs of the chain's other nodes are left as they were; nothing else reads them.)
+  // A chain never starts at a folded BatchNormalization: forward passes that one on itself.
   void forward_sample_chain(std::size_t first, std::size_t last) {
     const Tensor<T>& x = value(nodes_[first].inputs[0]);
     Tensor<T>& y = nodes_[last - 1].output;
     const int batch = x.batch();
     y.resize(batch, nodes_[last - 1].shape);
-    std::size_t largest = 0;
-    for (std::size_t k = first; k + 1 < last; ++k) largest = std::max(largest, nodes_[k].shape.size());
-    const std::size_t stride = (largest + 15) / 16 * 16;  // keeps the second buffer 64-byte aligned for float
+    chain_layers_.clear();
+    std::size_t largest = 0, layer_scratch = 0;
+    for (std::size_t k = first; k < last; ++k) {
+      if (folded_batch_norm(k)) continue;
+      Layer<T>* layer = nodes_[k].layer.get();
+      layer->prepare_sample_forward();
+      chain_layers_.push_back(layer);
+      layer_scratch = std::max(layer_scratch, layer->sample_scratch_size());
+      if (k + 1 < last) largest = std::max(largest, nodes_[k].shape.size());
+    }
+    auto aligned = [](std::size_t n) { return (n + 15) / 16 * 16; };  // 64 bytes of float
+    const std::size_t stride = aligned(largest), per_thread = 2 * stride + aligned(layer_scratch);
     sample_scratch_.resize(std::max<std::size_t>(sample_scratch_.size(), max_threads()));
     for (auto& scratch : sample_scratch_)
-      if (scratch.size() < 2 * stride) scratch.resize(2 * stride);
+      if (scratch.size() < per_thread) scratch.resize(per_thread);
+    const std::size_t layers = chain_layers_.size();
 #pragma omp parallel for schedule(static) if (batch > 1)
     for (int n = 0; n < batch; ++n) {
-      T* scratch = sample_scratch_[thread_index()].data();
+      T* buffers = sample_scratch_[thread_index()].data();
+      T* layer_scratch_begin = layer_scratch ? buffers + 2 * stride : nullptr;
       const T* in = x.sample(n);
-      for (std::size_t k = first; k < last; ++k) {
-        T* out = k + 1 == last ? y.sample(n) : scratch + ((k - first) % 2) * stride;
-        nodes_[k].layer->forward_sample(in, out);
+      for (std::size_t i = 0; i < layers; ++i) {
+        T* out = i + 1 == layers ? y.sample(n) : buffers + (i % 2) * stride;
+        chain_layers_[i]->forward_sample(in, out, layer_scratch_begin);
         in = out;
       }
     }
@@ -676,13 +692,15 @@ class Model {
   std::vector<Node> nodes_;
   bool fold_batch_norm_ = true;
   std::vector<Fold> folds_;
-  std::vector<char> in_fold_;          // per node: the layer or the BatchNormalization of an active fold
+  static constexpr char kFoldedLayer = 1, kFoldedBatchNorm = 2;
+  std::vector<char> in_fold_;          // per node: 0, or which side of an active fold it is
   std::size_t active_folds_ = 0;       // folds active in the last forward
   std::size_t folds_planned_for_ = 0;  // the node count folds_ was planned for
   std::vector<char> feeds_next_only_;  // per node: its one consumer is the next node, a layer
   std::size_t chains_planned_for_ = 0;
   int chains_output_ = -1;
-  std::vector<AlignedVector<T>> sample_scratch_;  // per thread: two buffers for forward_sample_chain
+  std::vector<AlignedVector<T>> sample_scratch_;  // per thread: forward_sample_chain's buffers
+  std::vector<Layer<T>*> chain_layers_;           // the layers forward_sample_chain runs
   std::vector<Parameter<T>*> step_parameters_;    // parameters(), for the optimizer
   std::vector<std::vector<Parameter<T>*>> node_parameters_;  // per node: its layer's parameters()
   std::size_t parameters_listed_for_ = 0;                    // the node count they were listed for
