@@ -130,8 +130,9 @@ std::vector<LayerCase> seed_model_layers() {
 }
 
 // The BatchNormalization, DepthwiseConv2D (3x3, same, no bias) and SeparableConv2D (3x3, same, no
-// bias) layers of mini-Xception and the VGG-style network, each distinct shape once, named
-// "<model>/<layer>_<channels>x<height>x<width>" (separable: "..._to<filters>").
+// bias) layers of mini-Xception and the VGG-style network, each distinct shape once, and their
+// first convolutions, named "<model>/<layer>_<channels>x<height>x<width>" (separable and conv:
+// "..._to<filters>").
 std::vector<LayerCase> batch_norm_model_layers() {
   std::vector<LayerCase> cases;
   auto name = [](const std::string& model, const std::string& layer, int c, int side) {
@@ -141,6 +142,21 @@ std::vector<LayerCase> batch_norm_model_layers() {
     cases.push_back({name(model, "bn", c, side), [] { return std::make_unique<BatchNormalization<float>>(); },
                      Shape{c, side, side}});
   };
+  // The first convolutions (no bias: a BatchNormalization follows), by the algorithm Conv2D picks
+  // and forced to Winograd F(4x4), which it took before it required 8 input channels.
+  auto conv = [&](const std::string& model, int c, int side, int f, Padding padding) {
+    for (const bool winograd : {false, true})
+      cases.push_back({name(model, "conv", c, side) + "_to" + std::to_string(f) + (winograd ? "_winograd" : ""),
+                       [=] {
+                         auto layer = std::make_unique<Conv2D<float>>(f, 3, Activation::linear, 1, padding, false);
+                         if (winograd) layer->set_algorithm(ConvAlgorithm::winograd_4x4);
+                         return layer;
+                       },
+                       Shape{c, side, side}, /*first_layer=*/c == 1});
+  };
+  conv("xception", 1, 48, 8, Padding::valid);
+  conv("xception", 8, 46, 8, Padding::valid);
+  conv("vgg", 1, 44, 32, Padding::same);
   for (auto [c, side] : {std::pair{8, 46}, {16, 44}, {32, 22}, {64, 11}, {128, 6}}) bn("xception", c, side);
   for (auto [c, side] : {std::pair{32, 44}, {64, 22}, {128, 11}, {256, 5}}) bn("vgg", c, side);
   for (auto [c, side] : {std::pair{8, 44}, {16, 44}, {16, 22}, {32, 22}, {32, 11}, {64, 11}, {64, 6}, {128, 6}})
