@@ -31,6 +31,27 @@ Sequential<float> softmax_regression(const Optimizer<float>& optimizer) {
   model.compile(optimizer);
   return model;
 }
+
+// Random weights and moving statistics for a model with BatchNormalization (gammas and moving
+// variances in [0.5, 1.5]).
+void randomize_with_batch_norm(Sequential<double>& model, Rng& rng) {
+  for (auto* p : model.parameters())
+    for (auto& v : p->value) v = p->name == "gamma" ? rng.uniform(0.5, 1.5) : rng.uniform(-1.0, 1.0);
+  for (auto* p : model.non_trainable_parameters())
+    for (auto& v : p->value) v = p->name == "moving_variance" ? rng.uniform(0.5, 1.5) : rng.uniform(-0.5, 0.5);
+}
+
+// The reference of an inference: each layer's own batch forward, one after the other, nothing folded.
+template <typename T>
+std::vector<Tensor<T>> layer_by_layer_inference(Sequential<T>& model, const Tensor<T>& input) {
+  std::vector<Tensor<T>> outputs(model.size());
+  const Tensor<T>* in = &input;
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    model.layer(i).forward(*in, outputs[i], Mode::inference);
+    in = &outputs[i];
+  }
+  return outputs;
+}
 }  // namespace
 
 TEST_CASE("Whole-model gradients (fused softmax + cross-entropy) match finite differences", "[sequential][gradient]") {
@@ -115,12 +136,7 @@ TEST_CASE("Inference runs chains of per-sample layers sample by sample, with the
     Tensor<float> x(batch, model.input_shape());
     Rng rng(9);
     for (auto& v : x) v = static_cast<float>(rng.uniform(-1.0, 1.0));
-    Tensor<float> reference[6];
-    const Tensor<float>* in = &x;
-    for (int i = 0; i < 6; ++i) {
-      model.layer(i).forward(*in, reference[i], Mode::inference);
-      in = &reference[i];
-    }
+    const auto reference = layer_by_layer_inference(model, x);
     const Tensor<float>& p = model.forward(x);
     REQUIRE(p.shape() == reference[5].shape());
     for (std::size_t i = 0; i < p.size(); ++i) REQUIRE(p[i] == reference[5][i]);
@@ -391,21 +407,12 @@ TEST_CASE("A Sequential's inference folds BatchNormalization into the Conv2D or 
   model.add(Softmax<double>());
   model.build(Shape{2, 8, 8}, 4);
   Rng rng(6);
-  for (auto* p : model.parameters())
-    for (auto& v : p->value) v = p->name == "gamma" ? rng.uniform(0.5, 1.5) : rng.uniform(-1.0, 1.0);
-  for (auto* p : model.non_trainable_parameters())
-    for (auto& v : p->value) v = p->name == "moving_variance" ? rng.uniform(0.5, 1.5) : rng.uniform(-0.5, 0.5);
+  randomize_with_batch_norm(model, rng);
   // 12 samples: the Dense's BatchNormalization then passes over as many values (5 x 12) as the
   // Dense has weights (12 x 5), the least batch at which inference folds it.
   Tensor<double> input(12, model.input_shape());
   test::fill_uniform(input, rng);
-  // The reference: each layer's own batch forward in inference, BatchNormalization unfolded.
-  Tensor<double> reference[11];
-  const Tensor<double>* in = &input;
-  for (std::size_t i = 0; i < model.size(); ++i) {
-    model.layer(i).forward(*in, reference[i], Mode::inference);
-    in = &reference[i];
-  }
+  const auto reference = layer_by_layer_inference(model, input);  // BatchNormalization unfolded
   model.set_fold_batch_norm(false);
   const auto unfolded = model.predict(input);
   CHECK(model.folded_batch_norms() == 0);
@@ -442,19 +449,11 @@ TEST_CASE("Inference chains run BatchNormalization, Activation, DepthwiseConv2D 
   model.build(Shape{2, 13, 12}, 5);
   for (std::size_t i = 0; i < 9; ++i) REQUIRE(model.layer(i).has_sample_forward(6));
   Rng rng(8);
-  for (auto* p : model.parameters())
-    for (auto& v : p->value) v = p->name == "gamma" ? rng.uniform(0.5, 1.5) : rng.uniform(-1.0, 1.0);
-  for (auto* p : model.non_trainable_parameters())
-    for (auto& v : p->value) v = p->name == "moving_variance" ? rng.uniform(0.5, 1.5) : rng.uniform(-0.5, 0.5);
+  randomize_with_batch_norm(model, rng);
   for (const int batch : {1, 6}) {
     Tensor<double> input(batch, model.input_shape());
     test::fill_uniform(input, rng);
-    Tensor<double> reference[12];  // each layer's own batch forward in inference, nothing folded
-    const Tensor<double>* in = &input;
-    for (std::size_t i = 0; i < model.size(); ++i) {
-      model.layer(i).forward(*in, reference[i], Mode::inference);
-      in = &reference[i];
-    }
+    const auto reference = layer_by_layer_inference(model, input);
     model.set_fold_batch_norm(false);
     const auto unfolded = model.predict(input);
     model.set_fold_batch_norm(true);

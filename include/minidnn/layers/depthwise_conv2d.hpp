@@ -89,25 +89,18 @@ class DepthwiseConv2D : public Layer<T> {
 
   /// x (N, C, H, W) -> y (N, C*M, OH, OW), bias (C*M) or null: parallel over the N*C*M planes.
   static void forward_batch(const ops::DepthwiseGeometry& g, int n, const T* x, const T* kernel, const T* bias, T* y) {
-    const std::ptrdiff_t in_plane = std::ptrdiff_t(g.in_h) * g.in_w, out_plane = std::ptrdiff_t(g.out_h) * g.out_w;
-    const int kk = g.kernel_h * g.kernel_w, cm = g.channels * g.multiplier;
+    const int cm = g.channels * g.multiplier;
     const std::ptrdiff_t planes = std::ptrdiff_t(n) * cm;
-#pragma omp parallel for schedule(static) if (double(planes) * out_plane * kk > 65536)
+#pragma omp parallel for schedule(static) if (double(planes) * g.out_h * g.out_w * g.kernel_h * g.kernel_w > 65536)
     for (std::ptrdiff_t p = 0; p < planes; ++p) {
       const std::ptrdiff_t i = p / cm;
-      const int o = int(p % cm), c = o / g.multiplier;
-      ops::depthwise_plane_forward(g, x + (i * g.channels + c) * in_plane, kernel + std::ptrdiff_t(o) * kk,
-                                   bias ? bias[o] : T(0), y + p * out_plane);
+      forward_plane(g, x + i * sample_size(g), kernel, bias, int(p % cm), y + i * output_size(g));
     }
   }
 
   /// One sample x (C, H, W) -> y (C*M, OH, OW) on the calling thread; bias (C*M) or null.
   static void forward_one(const ops::DepthwiseGeometry& g, const T* x, const T* kernel, const T* bias, T* y) {
-    const std::ptrdiff_t in_plane = std::ptrdiff_t(g.in_h) * g.in_w, out_plane = std::ptrdiff_t(g.out_h) * g.out_w;
-    const int kk = g.kernel_h * g.kernel_w, cm = g.channels * g.multiplier;
-    for (int o = 0; o < cm; ++o)
-      ops::depthwise_plane_forward(g, x + (o / g.multiplier) * in_plane, kernel + std::ptrdiff_t(o) * kk,
-                                   bias ? bias[o] : T(0), y + o * out_plane);
+    for (int o = 0; o < g.channels * g.multiplier; ++o) forward_plane(g, x, kernel, bias, o, y);
   }
 
   /// Overwrites dkernel (C, M, kh, kw), dbias (C*M) unless null and dx (N, C, H, W) unless null,
@@ -159,6 +152,17 @@ class DepthwiseConv2D : public Layer<T> {
   }
 
  private:
+  static std::ptrdiff_t sample_size(const ops::DepthwiseGeometry& g) { return std::ptrdiff_t(g.channels) * g.in_h * g.in_w; }
+  static std::ptrdiff_t output_size(const ops::DepthwiseGeometry& g) {
+    return std::ptrdiff_t(g.channels) * g.multiplier * g.out_h * g.out_w;
+  }
+  // Output plane o of one sample: x (C, H, W), y (C*M, OH, OW).
+  static void forward_plane(const ops::DepthwiseGeometry& g, const T* x, const T* kernel, const T* bias, int o, T* y) {
+    const int kk = g.kernel_h * g.kernel_w;
+    ops::depthwise_plane_forward(g, x + std::ptrdiff_t(o / g.multiplier) * g.in_h * g.in_w,
+                                 kernel + std::ptrdiff_t(o) * kk, bias ? bias[o] : T(0),
+                                 y + std::ptrdiff_t(o) * g.out_h * g.out_w);
+  }
   ops::DepthwiseGeometry geometry_for(const Shape& in) const {
     if (in.rank() != 3) fail("DepthwiseConv2D: expects a (channels, height, width) input, got ", in);
     if (std::int64_t(in.channels()) * multiplier_ > (std::int64_t(1) << 26))
