@@ -143,17 +143,13 @@ std::vector<LayerCase> batch_norm_model_layers() {
                      Shape{c, side, side}});
   };
   // The first convolutions (no bias: a BatchNormalization follows), by the algorithm Conv2D picks
-  // (Winograd F(4x4) for all three) and by the one it picks with `_winograd` replaced: direct for
-  // mini-Xception's conv1, im2col for the others. See docs/performance.md: with 1 input channel
-  // Winograd loses; commit 1ee6f74 changed the pick and was reverted (fer.fer_mpi_train).
+  // and forced to Winograd F(4x4), which it took before it required 8 input channels.
   auto conv = [&](const std::string& model, int c, int side, int f, Padding padding) {
     for (const bool winograd : {false, true})
-      cases.push_back({name(model, "conv", c, side) + "_to" + std::to_string(f) + (winograd ? "" : "_im2col_or_direct"),
+      cases.push_back({name(model, "conv", c, side) + "_to" + std::to_string(f) + (winograd ? "_winograd" : ""),
                        [=] {
                          auto layer = std::make_unique<Conv2D<float>>(f, 3, Activation::linear, 1, padding, false);
-                         if (!winograd)
-                           layer->set_algorithm(padding == Padding::valid && c * 9 <= 32 ? ConvAlgorithm::direct
-                                                                                         : ConvAlgorithm::im2col);
+                         if (winograd) layer->set_algorithm(ConvAlgorithm::winograd_4x4);
                          return layer;
                        },
                        Shape{c, side, side}, /*first_layer=*/c == 1});

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     double largest = 0.0, scale = 0.0;
+    std::size_t where = 0;  // the parameter holding the largest difference
     for (std::size_t k = 0; k < pa.size(); ++k) {
       if (pa[k]->value.size() != pb[k]->value.size()) {
         std::fprintf(stderr, "parameter %zu: %zu against %zu values\n", k, pa[k]->value.size(), pb[k]->value.size());
@@ -36,11 +37,12 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "parameter %zu value %zu is not finite\n", k, i);
           return 1;
         }
-        largest = std::fmax(largest, std::fabs(x - y));
+        if (std::fabs(x - y) > largest) largest = std::fabs(x - y), where = k;
         scale = std::fmax(scale, std::fabs(x));
       }
     }
-    std::printf("largest weight difference %.3g (largest weight %.3g, tolerance %.3g)\n", largest, scale, tolerance);
+    std::printf("largest weight difference %.3g in parameter %zu of %zu (largest weight %.3g, tolerance %.3g)\n",
+                largest, where, pa.size(), scale, tolerance);
     return largest <= tolerance ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fer_mpi_compare: %s\n", e.what());

@@ -4,6 +4,7 @@
 
 #include "minidnn/layers/conv2d.hpp"
 #include "support/gradient_check.hpp"
+#include "support/sample_forward.hpp"
 
 using namespace minidnn;
 
@@ -104,18 +105,27 @@ TEST_CASE("Conv2D infers Keras's output shapes", "[conv2d]") {
 TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels, the direct forward for few inputs per output, and refuses either elsewhere", "[conv2d]") {
   Rng rng(1);
   Conv2D<float> conv3(8, 3);
-  conv3.build(Shape{2, 8, 4}, rng);  // 6x2 output: 3 F(2x2) tiles, 48 multiplications against 50 and 72
+  conv3.build(Shape{8, 8, 4}, rng);  // 6x2 output: 3 F(2x2) tiles, 48 multiplications against 50 and 72
   CHECK(conv3.algorithm() == ConvAlgorithm::winograd);
   conv3.set_algorithm(ConvAlgorithm::im2col);
   CHECK(conv3.algorithm() == ConvAlgorithm::im2col);
-  // A 3x3 output is 4 Winograd tiles: too few to pay for it at batch 1 (then the direct
-  // forward: 18 inputs per output), enough at batch 8.
+  // A 3x3 output is 4 Winograd tiles: too few to pay for it at batch 1 (then im2col: 72 inputs
+  // per output are too many for the direct forward), enough at batch 8.
   Conv2D<float> small(8, 3);
-  small.build(Shape{2, 5, 5}, rng);
-  CHECK(small.algorithm(1) == ConvAlgorithm::direct);
+  small.build(Shape{8, 5, 5}, rng);
+  CHECK(small.algorithm(1) == ConvAlgorithm::im2col);
   CHECK(small.algorithm(8) == ConvAlgorithm::winograd_3x3);
   small.set_algorithm(ConvAlgorithm::winograd);
   CHECK(small.algorithm(1) == ConvAlgorithm::winograd);
+  // Fewer than 8 input channels: never Winograd unless asked (mini-Xception's and VGG-BN's first
+  // convolutions), but the direct forward where it applies (18 inputs per output), else im2col.
+  Conv2D<float> few(8, 3), few_padded(32, 3, Activation::linear, 1, Padding::same);
+  few.build(Shape{2, 48, 48}, rng);
+  few_padded.build(Shape{1, 48, 48}, rng);
+  CHECK(few.algorithm() == ConvAlgorithm::direct);
+  CHECK(few_padded.algorithm() == ConvAlgorithm::im2col);
+  few_padded.set_algorithm(ConvAlgorithm::winograd_4x4);
+  CHECK(few_padded.algorithm() == ConvAlgorithm::winograd_4x4);
   Conv2D<float> conv5(8, 5);
   conv5.build(Shape{2, 9, 9}, rng);
   CHECK(conv5.algorithm() == ConvAlgorithm::im2col);
@@ -159,6 +169,13 @@ TEST_CASE("Conv2D forward matches a direct convolution", "[conv2d]") {
                                         conv.geometry(), c.filters, c.activation);
       REQUIRE(y.shape() == expected.shape());
       for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-12));
+      // im2col and the direct forward also run sample by sample (inference chains).
+      const bool per_sample = algorithm == ConvAlgorithm::im2col || algorithm == ConvAlgorithm::direct;
+      REQUIRE(conv.has_sample_forward(c.batch) == per_sample);
+      if (per_sample) {
+        const auto by_samples = test::forward_by_samples<double>(conv, x);
+        for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(by_samples[i] == Approx(expected[i]).margin(1e-12));
+      }
     }
   }
 }

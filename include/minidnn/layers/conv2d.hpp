@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// Conv2D: 2-D convolution (cross-correlation, as Keras) over NCHW batches, with an optional
-/// fused ReLU. 3x3 stride-1 convolutions run by Winograd F(4x4, 3x3), F(3x3, 3x3) or F(2x2, 3x3)
+/// fused ReLU. 3x3 stride-1 convolutions of 8 or more channels run by Winograd F(4x4, 3x3), F(3x3, 3x3) or F(2x2, 3x3)
 /// (ops/conv/winograd.hpp: 4x, 3.24x or 2.25x fewer multiplications), convolutions with few inputs per output
 /// by a direct forward (ops/conv/direct.hpp); all others, or any on request (ConvAlgorithm), by
 /// im2col + GEMM as below.
@@ -48,8 +48,9 @@ namespace minidnn {
 /// - `direct`: a forward that reads the input in place (ops/conv/direct.hpp), for stride 1, no
 ///   padding and at most 32 inputs per output (the seed model's conv1); backward by im2col;
 /// - `im2col`: im2col + GEMM, for anything.
-/// `automatic` takes the first that applies, Winograd only when the batch has enough output
-/// tiles to feed its GEMMs (see Conv2D::uses_winograd); the others force one.
+/// `automatic` takes the first that applies, Winograd only for 8 input channels or more and when
+/// the batch has enough output tiles to feed its GEMMs (see Conv2D::uses_winograd); the others
+/// force one.
 enum class ConvAlgorithm { automatic, im2col, winograd, winograd_3x3, winograd_4x4, direct };
 
 template <typename T>
@@ -122,10 +123,7 @@ class Conv2D : public Layer<T> {
       if (algorithm_ != ConvAlgorithm::automatic) return algorithm_;
       return cheapest_winograd();
     }
-    if (algorithm_ == ConvAlgorithm::direct ||
-        (algorithm_ == ConvAlgorithm::automatic && direct_conv_applies(geometry_)))
-      return ConvAlgorithm::direct;
-    return ConvAlgorithm::im2col;
+    return sample_algorithm();
   }
 
   void forward(const Tensor<T>& input, Tensor<T>& output, Mode) override {
@@ -137,39 +135,39 @@ class Conv2D : public Layer<T> {
       winograd.forward(input, kernel_param_.value.data(), bias_param_.value.data(), activation_, output);
     };
     if (visit_winograd(algorithm, winograd_forward)) return;
-    const ConvGeometry& g = geometry_;
-    const int k = g.col_rows(), p = g.col_cols();
-    if (algorithm == ConvAlgorithm::direct) {
+    const bool columns = sample_scratch_size() > 0;
+    if (columns) reserve_workspaces(/*backward=*/false);
 #pragma omp parallel for schedule(static) if (batch > 1)
-      for (int n = 0; n < batch; ++n) forward_sample(input.sample(n), output.sample(n), nullptr);
-      return;
-    }
-    const bool direct = is_pointwise();
-    reserve_workspaces(/*backward=*/false);
-#pragma omp parallel for schedule(static) if (batch > 1)
-    for (int n = 0; n < batch; ++n) {
-      T* y = output.sample(n);  // (F x P)
-      if (direct) {
-        gemm<T>(Transpose::no, Transpose::no, filters_, p, k, T(1), kernel_param_.value.data(), k,
-                input.sample(n), p, T(0), y, p);
-      } else {
-        T* col = col_[thread_index()].data();  // (block rows x P)
-        for (int c0 = 0; c0 < g.channels; c0 += block_channels_) {
-          const ConvGeometry block = channel_block(c0);
-          const int rows = block.col_rows(), row0 = c0 * g.kernel_h * g.kernel_w;
-          im2col(block, input.sample(n) + channel_offset(c0), col);
-          gemm<T>(Transpose::no, Transpose::no, filters_, p, rows, T(1),
-                  kernel_param_.value.data() + row0, k, col, p, T(c0 == 0 ? 0 : 1), y, p);
-        }
-      }
-      add_bias_and_activate(y, p);
-    }
+    for (int n = 0; n < batch; ++n)
+      forward_sample(input.sample(n), output.sample(n), columns ? col_[thread_index()].data() : nullptr);
   }
 
-  /// The direct forward works on one sample with no workspace; the others gain from the batch.
-  bool has_sample_forward(int batch) const override { return algorithm(batch) == ConvAlgorithm::direct; }
-  void forward_sample(const T* x, T* y, T*) const override {
-    direct_conv_forward(geometry_, filters_, x, kernel_param_.value.data(), bias_param_.value.data(), activation_, y);
+  /// The direct forward and im2col + GEMM work sample by sample (im2col in a column block of
+  /// sample_scratch_size() values); Winograd gains from the batch.
+  bool has_sample_forward(int batch) const override { return !uses_winograd(batch); }
+  std::size_t sample_scratch_size() const override {
+    return sample_algorithm() == ConvAlgorithm::im2col && !is_pointwise() ? column_block_size() : 0;
+  }
+  void forward_sample(const T* x, T* y, T* scratch) const override {
+    const ConvGeometry& g = geometry_;
+    if (sample_algorithm() == ConvAlgorithm::direct) {
+      direct_conv_forward(g, filters_, x, kernel_param_.value.data(), bias_param_.value.data(), activation_, y);
+      return;
+    }
+    const int k = g.col_rows(), p = g.col_cols();  // y (F x P)
+    if (is_pointwise()) {
+      gemm<T>(Transpose::no, Transpose::no, filters_, p, k, T(1), kernel_param_.value.data(), k, x, p, T(0), y, p);
+    } else {
+      T* col = scratch;  // (block rows x P)
+      for (int c0 = 0; c0 < g.channels; c0 += block_channels_) {
+        const ConvGeometry block = channel_block(c0);
+        const int rows = block.col_rows(), row0 = c0 * g.kernel_h * g.kernel_w;
+        im2col(block, x + channel_offset(c0), col);
+        gemm<T>(Transpose::no, Transpose::no, filters_, p, rows, T(1), kernel_param_.value.data() + row0, k, col, p,
+                T(c0 == 0 ? 0 : 1), y, p);
+      }
+    }
+    add_bias_and_activate(y, p);
   }
 
   void backward(const Tensor<T>& input, const Tensor<T>& output, Tensor<T>& grad_output,
@@ -281,9 +279,22 @@ class Conv2D : public Layer<T> {
   // conv4/conv5 (9 and 4 tiles) ran 0.09/0.16 ms by Winograd against 0.07/0.08 ms by im2col,
   // conv2/conv3 (81 and 64 tiles) 0.20/0.15 ms against 0.31/0.24.
   static constexpr int kMinWinogradTiles = 32;
+  // Winograd transforms every input channel's and every filter's tiles, which pays only where the
+  // product between them is large; with few input channels im2col + GEMM (or the direct forward)
+  // wins. Measured at batch 256, 2 threads, AVX2, forward / forward + backward ms, Winograd
+  // against im2col (direct where it applies):
+  //   1 -> 8 valid, 48x48 (mini-Xception's conv1): 12.2 / 27.3 against 4.3 / 11.7 (direct 2.0 / 9.6)
+  //   1 -> 32 same, 48x48 (VGG-BN's conv1):        40.0 / 84.7 against 15.2 / 40.4
+  //   3 -> 32 same, 48x48:                         36.7 / 85.3 against 16.1 / 46.2
+  //   4 -> 8 valid, 46x46:                          9.8 / 26.9 against 10.1 / 23.4
+  //   8 -> 8 valid, 46x46 (mini-Xception's conv2): 19.0 / 38.0 against 17.5 / 37.8
+  //   8 -> 16 same, 46x46:                         25.6 / 53.7 against 31.2 / 69.1
+  //   16 -> 16 same, 24x24:                        11.6 / 24.7 against 16.5 / 33.5
+  static constexpr int kMinWinogradChannels = 8;
   bool uses_winograd(int batch) const {
     if (is_winograd(algorithm_)) return true;
     if (algorithm_ != ConvAlgorithm::automatic || !winograd_applies(geometry_)) return false;
+    if (geometry_.channels < kMinWinogradChannels) return false;
     return static_cast<long>(batch) * winograd::Tiling(geometry_).tiles() >= kMinWinogradTiles;
   }
 
@@ -369,9 +380,19 @@ class Conv2D : public Layer<T> {
   }
 
   // Grows the per-thread workspaces to their final size once; later calls find them sized.
+  // The algorithm of a batch too small for Winograd.
+  ConvAlgorithm sample_algorithm() const {
+    const bool direct = algorithm_ == ConvAlgorithm::direct ||
+                        (algorithm_ == ConvAlgorithm::automatic && direct_conv_applies(geometry_));
+    return direct ? ConvAlgorithm::direct : ConvAlgorithm::im2col;
+  }
+  std::size_t column_block_size() const {
+    return static_cast<std::size_t>(channel_block(0).col_rows()) * geometry_.col_cols();
+  }
+
   void reserve_workspaces(bool backward) {
     const int threads = max_threads();
-    const std::size_t col_size = static_cast<std::size_t>(channel_block(0).col_rows()) * geometry_.col_cols();
+    const std::size_t col_size = column_block_size();
     auto grow = [&](std::vector<AlignedVector<T>>& buffers, std::size_t size) {
       if (buffers.size() < static_cast<std::size_t>(threads)) buffers.resize(threads);
       for (auto& b : buffers)
