@@ -149,7 +149,7 @@ std::vector<LayerCase> batch_norm_model_layers() {
       cases.push_back({name(model, "conv", c, side) + "_to" + std::to_string(f) + (winograd ? "_winograd" : ""),
                        [=] {
                          auto layer = std::make_unique<Conv2D<float>>(f, 3, Activation::linear, 1, padding, false);
-                         if (winograd) layer->set_algorithm(ConvAlgorithm::winograd_4x4);
+                         if (winograd) layer->set_algorithm(ConvAlgorithm::winograd, 4);
                          return layer;
                        },
                        Shape{c, side, side}, /*first_layer=*/c == 1});

@@ -66,28 +66,16 @@ const ConvCase kCases[] = {
     {"5x5 valid on 7x60, 11 filters: partial direct tiles", 1, 7, 60, 11, 5, 1, Padding::valid, Activation::relu, 2},
 };
 
-// The algorithms a case can run with: im2col always, Winograd for 3x3 kernels at stride 1,
+// The algorithms a case can run with: im2col always, Winograd in each tile size for 3x3 kernels at stride 1,
 // the direct forward at stride 1 without padding for at most 32 inputs per output.
-std::vector<ConvAlgorithm> algorithms_for(const ConvCase& c) {
-  std::vector<ConvAlgorithm> out{ConvAlgorithm::im2col};
-  if (c.kernel == Size2(3) && c.stride == Size2(1)) {
-    out.push_back(ConvAlgorithm::winograd);
-    out.push_back(ConvAlgorithm::winograd_3x3);
-    out.push_back(ConvAlgorithm::winograd_4x4);
-  }
+std::vector<ConvChoice> algorithms_for(const ConvCase& c) {
+  std::vector<ConvChoice> out{{ConvAlgorithm::im2col, 0}};
+  if (c.kernel == Size2(3) && c.stride == Size2(1))
+    for (const int tile : {2, 3, 4}) out.push_back({ConvAlgorithm::winograd, tile});
   if (c.stride == Size2(1) && (c.padding == Padding::valid || c.kernel == Size2(1)) &&
       c.channels * c.kernel.h * c.kernel.w <= 32)
-    out.push_back(ConvAlgorithm::direct);
+    out.push_back({ConvAlgorithm::direct, 0});
   return out;
-}
-const char* name_of(ConvAlgorithm a) {
-  switch (a) {
-    case ConvAlgorithm::winograd: return "winograd 2x2";
-    case ConvAlgorithm::winograd_3x3: return "winograd 3x3";
-    case ConvAlgorithm::winograd_4x4: return "winograd 4x4";
-    case ConvAlgorithm::direct: return "direct";
-    default: return "im2col";
-  }
 }
 
 }  // namespace
@@ -106,7 +94,7 @@ TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels, the direct forward fo
   Rng rng(1);
   Conv2D<float> conv3(8, 3);
   conv3.build(Shape{8, 8, 4}, rng);  // 6x2 output: 3 F(2x2) tiles, 48 multiplications against 50 and 72
-  CHECK(conv3.algorithm() == ConvAlgorithm::winograd);
+  CHECK(conv3.choice() == ConvChoice{ConvAlgorithm::winograd, 2});
   conv3.set_algorithm(ConvAlgorithm::im2col);
   CHECK(conv3.algorithm() == ConvAlgorithm::im2col);
   // A 3x3 output is 4 Winograd tiles: too few to pay for it at batch 1 (then im2col: 72 inputs
@@ -114,9 +102,14 @@ TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels, the direct forward fo
   Conv2D<float> small(8, 3);
   small.build(Shape{8, 5, 5}, rng);
   CHECK(small.algorithm(1) == ConvAlgorithm::im2col);
-  CHECK(small.algorithm(8) == ConvAlgorithm::winograd_3x3);
-  small.set_algorithm(ConvAlgorithm::winograd);
-  CHECK(small.algorithm(1) == ConvAlgorithm::winograd);
+  CHECK(small.choice(8) == ConvChoice{ConvAlgorithm::winograd, 3});
+  small.set_algorithm(ConvAlgorithm::winograd);  // the cheapest tile, at any batch
+  CHECK(small.choice(1) == ConvChoice{ConvAlgorithm::winograd, 3});
+  small.set_algorithm(ConvAlgorithm::winograd, 2);
+  CHECK(small.choice(1) == ConvChoice{ConvAlgorithm::winograd, 2});
+  CHECK(small.choice(1).to_string() == "winograd F(2x2)");
+  CHECK_THROWS_WITH(small.set_algorithm(ConvAlgorithm::winograd, 5), Catch::Contains("2x2, 3x3 or 4x4, not 5x5"));
+  CHECK_THROWS_WITH(small.set_algorithm(ConvAlgorithm::im2col, 4), Catch::Contains("only with ConvAlgorithm::winograd"));
   // Fewer than 8 input channels: never Winograd unless asked (mini-Xception's and VGG-BN's first
   // convolutions), but the direct forward where it applies (18 inputs per output), else im2col.
   Conv2D<float> few(8, 3), few_padded(32, 3, Activation::linear, 1, Padding::same);
@@ -124,8 +117,8 @@ TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels, the direct forward fo
   few_padded.build(Shape{1, 48, 48}, rng);
   CHECK(few.algorithm() == ConvAlgorithm::direct);
   CHECK(few_padded.algorithm() == ConvAlgorithm::im2col);
-  few_padded.set_algorithm(ConvAlgorithm::winograd_4x4);
-  CHECK(few_padded.algorithm() == ConvAlgorithm::winograd_4x4);
+  few_padded.set_algorithm(ConvAlgorithm::winograd, 4);
+  CHECK(few_padded.choice() == ConvChoice{ConvAlgorithm::winograd, 4});
   Conv2D<float> conv5(8, 5);
   conv5.build(Shape{2, 9, 9}, rng);
   CHECK(conv5.algorithm() == ConvAlgorithm::im2col);
@@ -139,10 +132,10 @@ TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels, the direct forward fo
   seed_conv2.build(Shape{64, 20, 20}, rng);
   seed_conv4.build(Shape{64, 7, 7}, rng);
   seed_conv5.build(Shape{128, 5, 5}, rng);
-  CHECK(seed_conv3.algorithm() == ConvAlgorithm::winograd_4x4);
-  CHECK(seed_conv2.algorithm() == ConvAlgorithm::winograd_3x3);
-  CHECK(seed_conv4.algorithm() == ConvAlgorithm::winograd_3x3);
-  CHECK(seed_conv5.algorithm() == ConvAlgorithm::winograd_3x3);
+  CHECK(seed_conv3.choice() == ConvChoice{ConvAlgorithm::winograd, 4});
+  CHECK(seed_conv2.choice() == ConvChoice{ConvAlgorithm::winograd, 3});
+  CHECK(seed_conv4.choice() == ConvChoice{ConvAlgorithm::winograd, 3});
+  CHECK(seed_conv5.choice() == ConvChoice{ConvAlgorithm::winograd, 3});
   Conv2D<float> conv1(64, 5, Activation::relu);  // the seed model's conv1: 25 inputs per output
   conv1.build(Shape{1, 48, 48}, rng);
   CHECK(conv1.algorithm() == ConvAlgorithm::direct);
@@ -154,12 +147,12 @@ TEST_CASE("Conv2D picks Winograd for 3x3 stride-1 kernels, the direct forward fo
 
 TEST_CASE("Conv2D forward matches a direct convolution", "[conv2d]") {
   for (const auto& c : kCases) {
-    for (const ConvAlgorithm algorithm : algorithms_for(c)) SECTION(std::string(c.name) + ", " + name_of(algorithm)) {
+    for (const ConvChoice choice : algorithms_for(c)) SECTION(std::string(c.name) + ", " + choice.to_string()) {
       Conv2D<double> conv(c.filters, c.kernel, c.activation, c.stride, c.padding);
-      conv.set_algorithm(algorithm);
+      conv.set_algorithm(choice.algorithm, choice.winograd_tile);
       Rng rng(3);
       conv.build(Shape{c.channels, c.height, c.width}, rng);
-      REQUIRE(conv.algorithm() == algorithm);
+      REQUIRE(conv.choice() == choice);
       for (auto& b : conv.parameters()[1]->value) b = rng.uniform(-0.5, 0.5);
       Tensor<double> x(c.batch, conv.input_shape());
       test::fill_uniform(x, rng);
@@ -170,7 +163,7 @@ TEST_CASE("Conv2D forward matches a direct convolution", "[conv2d]") {
       REQUIRE(y.shape() == expected.shape());
       for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == Approx(expected[i]).margin(1e-12));
       // im2col and the direct forward also run sample by sample (inference chains).
-      const bool per_sample = algorithm == ConvAlgorithm::im2col || algorithm == ConvAlgorithm::direct;
+      const bool per_sample = choice.algorithm != ConvAlgorithm::winograd;
       REQUIRE(conv.has_sample_forward(c.batch) == per_sample);
       if (per_sample) {
         const auto by_samples = test::forward_by_samples<double>(conv, x);
@@ -182,12 +175,12 @@ TEST_CASE("Conv2D forward matches a direct convolution", "[conv2d]") {
 
 TEST_CASE("Conv2D gradients match finite differences", "[conv2d][gradient]") {
   for (const auto& c : kCases) {
-    for (const ConvAlgorithm algorithm : algorithms_for(c)) SECTION(std::string(c.name) + ", " + name_of(algorithm)) {
+    for (const ConvChoice choice : algorithms_for(c)) SECTION(std::string(c.name) + ", " + choice.to_string()) {
       Conv2D<double> conv(c.filters, c.kernel, c.activation, c.stride, c.padding);
-      conv.set_algorithm(algorithm);
+      conv.set_algorithm(choice.algorithm, choice.winograd_tile);
       Rng rng(5);
       conv.build(Shape{c.channels, c.height, c.width}, rng);
-      REQUIRE(conv.algorithm() == algorithm);
+      REQUIRE(conv.choice() == choice);
       const auto errors = test::check_layer_gradients(conv, c.batch);
       CHECK(errors.input < 1e-7);
       CHECK(errors.parameters < 1e-7);

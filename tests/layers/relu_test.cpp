@@ -50,10 +50,10 @@ TEST_CASE("ReLU passes NaN through, alone and fused into Dense and Conv2D", "[re
   dense.forward(x, y, Mode::inference);
   for (int i = 0; i < 3; ++i) CHECK(std::isnan(y[i]));
 
-  for (const ConvAlgorithm algorithm : {ConvAlgorithm::im2col, ConvAlgorithm::winograd, ConvAlgorithm::winograd_3x3,
-                                       ConvAlgorithm::winograd_4x4}) {
+  for (const ConvChoice choice : {ConvChoice{ConvAlgorithm::im2col, 0}, ConvChoice{ConvAlgorithm::winograd, 2},
+                                  ConvChoice{ConvAlgorithm::winograd, 3}, ConvChoice{ConvAlgorithm::winograd, 4}}) {
     Conv2D<double> conv(2, 3, Activation::relu);
-    conv.set_algorithm(algorithm);
+    conv.set_algorithm(choice.algorithm, choice.winograd_tile);
     conv.build(Shape{1, 4, 4}, rng);
     Tensor<double> image(1, conv.input_shape());
     image[5] = nan;  // pixel (1, 1): inside every 3x3 window of a 4x4 image

@@ -1,57 +1,60 @@
 #pragma once
 /// \file
 /// Conv2D: 2-D convolution (cross-correlation, as Keras) over NCHW batches, with an optional
-/// fused ReLU. 3x3 stride-1 convolutions of 8 or more channels run by Winograd F(4x4, 3x3), F(3x3, 3x3) or F(2x2, 3x3)
-/// (ops/conv/winograd.hpp: 4x, 3.24x or 2.25x fewer multiplications), convolutions with few inputs per output
-/// by a direct forward (ops/conv/direct.hpp); all others, or any on request (ConvAlgorithm), by
-/// im2col + GEMM as below.
-///
-/// Per sample n, with P = out_h*out_w output positions and K = C*kh*kw:
-///     col   (K x P)   = im2col(x_n)
-///     y_n   (F x P)   = kernel (F x K) * col + bias          then activation
-///   backward:
-///     dW    (F x K)  += dy_n (F x P) * col^T                 summed over the batch
-///     db    (F)      += row sums of dy_n
-///     dcol  (K x P)   = kernel^T * dy_n ;  dx_n = col2im(dcol)
-/// Samples are spread over OpenMP threads; each thread owns its col/dcol/dW workspaces, and the
-/// per-thread weight gradients are summed in thread order, so results do not depend on timing.
-///
-/// The column matrix of a sample is built and consumed in blocks of whole input channels (rows
-/// [c0*kh*kw, c1*kh*kw) of col, kColumnBlockBytes at most), not all at once: conv2's full col is
-/// 1600 x 324 floats = 2 MB, more than the 1 MB L2 cache, so im2col would write it out to L3 and
-/// the GEMM's packing would read it back from there. A block stays in L2 between im2col, the
-/// GEMM that reads it and (backward) col2im. The products split along K exactly:
-///     y_n   = sum over blocks  kernel[:, block] * col[block]          (beta = 1 after the first)
-///     dW[:, block] += dy_n * col[block]^T ;  dcol[block] = kernel[:, block]^T * dy_n
+/// fused ReLU. The layer holds the kernel and bias and chooses an engine per batch (ConvChoice):
+/// 3x3 stride-1 convolutions of 8 or more channels run by Winograd F(4x4, 3x3), F(3x3, 3x3) or
+/// F(2x2, 3x3) (ops/conv/winograd.hpp: 4x, 3.24x or 2.25x fewer multiplications), convolutions
+/// with few inputs per output by a direct forward (ops/conv/direct.hpp, backward by im2col); all
+/// others, or any on request, by im2col + GEMM (ops/conv/im2col_gemm.hpp). Each engine owns its
+/// workspaces.
 #include <algorithm>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "minidnn/ops/gemm.hpp"
 #include "minidnn/core/initializers.hpp"
-#include "minidnn/core/parallel.hpp"
 #include "minidnn/ops/activation.hpp"
 #include "minidnn/layers/layer.hpp"
 #include "minidnn/layers/size2.hpp"
 #include "minidnn/ops/conv/direct.hpp"
-#include "minidnn/ops/conv/im2col.hpp"
-#include "minidnn/ops/row_sums.hpp"
+#include "minidnn/ops/conv/im2col_gemm.hpp"
 #include "minidnn/ops/conv/winograd.hpp"
 
 namespace minidnn {
 
 /// How a Conv2D computes:
-/// - `winograd`, `winograd_3x3`, `winograd_4x4`: Winograd F(2x2, 3x3), F(3x3, 3x3), F(4x4, 3x3)
-///   (ops/conv/winograd.hpp), for 3x3 kernels at stride 1; `automatic` takes the one with the fewest
-///   multiplications for the output size (see Conv2D::cheapest_winograd);
+/// - `winograd`: Winograd F(m x m, 3x3) (ops/conv/winograd.hpp), for 3x3 kernels at stride 1, with
+///   output tiles of side m = 2, 3 or 4 (ConvChoice::winograd_tile); unless one is asked for, the
+///   side with the fewest multiplications for the output size (see Conv2D::cheapest_winograd_tile);
 /// - `direct`: a forward that reads the input in place (ops/conv/direct.hpp), for stride 1, no
 ///   padding and at most 32 inputs per output (the seed model's conv1); backward by im2col;
 /// - `im2col`: im2col + GEMM, for anything.
 /// `automatic` takes the first that applies, Winograd only for 8 input channels or more and when
 /// the batch has enough output tiles to feed its GEMMs (see Conv2D::uses_winograd); the others
 /// force one.
-enum class ConvAlgorithm { automatic, im2col, winograd, winograd_3x3, winograd_4x4, direct };
+enum class ConvAlgorithm { automatic, im2col, winograd, direct };
+
+/// What a Conv2D computes a batch with: the algorithm and, for Winograd, the side m of its
+/// F(m x m, 3x3) output tiles (2, 3 or 4; 0 for the other algorithms).
+struct ConvChoice {
+  ConvAlgorithm algorithm = ConvAlgorithm::automatic;
+  int winograd_tile = 0;
+
+  friend bool operator==(const ConvChoice& a, const ConvChoice& b) {
+    return a.algorithm == b.algorithm && a.winograd_tile == b.winograd_tile;
+  }
+  friend bool operator!=(const ConvChoice& a, const ConvChoice& b) { return !(a == b); }
+  /// "im2col", "direct", "winograd F(4x4)", "automatic".
+  std::string to_string() const {
+    switch (algorithm) {
+      case ConvAlgorithm::im2col: return "im2col";
+      case ConvAlgorithm::direct: return "direct";
+      case ConvAlgorithm::winograd:
+        return winograd_tile == 0 ? "winograd" : "winograd F(" + std::to_string(winograd_tile) + "x" +
+                                                     std::to_string(winograd_tile) + ")";
+      default: return "automatic";
+    }
+  }
+};
 
 template <typename T>
 class Conv2D : public Layer<T> {
@@ -111,125 +114,69 @@ class Conv2D : public Layer<T> {
 
   const ConvGeometry& geometry() const { return geometry_; }
 
-  /// Chooses the algorithm; the results agree to rounding. Throws if an algorithm is asked for
-  /// a convolution it cannot compute (once the layer is built).
-  void set_algorithm(ConvAlgorithm algorithm) {
+  /// Chooses the algorithm and, for Winograd, the output tile side (2, 3 or 4; 0: the cheapest
+  /// for the output size); the results agree to rounding. Throws on a tile side that is not 0, 2,
+  /// 3 or 4 or given with another algorithm, and if an algorithm is asked for a convolution it
+  /// cannot compute (once the layer is built).
+  void set_algorithm(ConvAlgorithm algorithm, int winograd_tile = 0) {
+    if (winograd_tile != 0 && algorithm != ConvAlgorithm::winograd)
+      fail("Conv2D: a Winograd tile side (", winograd_tile, ") goes only with ConvAlgorithm::winograd");
+    if (winograd_tile != 0 && (winograd_tile < 2 || winograd_tile > 4))
+      fail("Conv2D: Winograd output tiles are 2x2, 3x3 or 4x4, not ", winograd_tile, "x", winograd_tile);
     algorithm_ = algorithm;
+    winograd_tile_ = winograd_tile;
     if (this->built()) check_algorithm();
   }
-  /// The algorithm for batches of `batch` samples, once built (never automatic).
-  ConvAlgorithm algorithm(int batch = 256) const {
-    if (uses_winograd(batch)) {
-      if (algorithm_ != ConvAlgorithm::automatic) return algorithm_;
-      return cheapest_winograd();
-    }
-    return sample_algorithm();
+  /// What batches of `batch` samples are computed with, once built (never automatic).
+  ConvChoice choice(int batch = 256) const {
+    if (uses_winograd(batch))
+      return {ConvAlgorithm::winograd, winograd_tile_ != 0 ? winograd_tile_ : cheapest_winograd_tile()};
+    return {sample_algorithm(), 0};
   }
+  /// The algorithm alone of choice(batch).
+  ConvAlgorithm algorithm(int batch = 256) const { return choice(batch).algorithm; }
 
   void forward(const Tensor<T>& input, Tensor<T>& output, Mode) override {
     this->check_input(input);
     const int batch = input.batch();
     output.resize(batch, this->output_shape());
-    const ConvAlgorithm algorithm = this->algorithm(batch);
+    const ConvChoice choice = this->choice(batch);
     const auto winograd_forward = [&](auto& winograd) {
       winograd.forward(input, kernel_param_.value.data(), bias_param_.value.data(), activation_, output);
     };
-    if (visit_winograd(algorithm, winograd_forward)) return;
-    const bool columns = sample_scratch_size() > 0;
-    if (columns) reserve_workspaces(/*backward=*/false);
+    if (visit_winograd(choice, winograd_forward)) return;
+    if (choice.algorithm == ConvAlgorithm::im2col) {
+      im2col_.forward(input, kernel_param_.value.data(), bias_param_.value.data(), activation_, output);
+      return;
+    }
 #pragma omp parallel for schedule(static) if (batch > 1)
-    for (int n = 0; n < batch; ++n)
-      forward_sample(input.sample(n), output.sample(n), columns ? col_[thread_index()].data() : nullptr);
+    for (int n = 0; n < batch; ++n) forward_sample(input.sample(n), output.sample(n), nullptr);
   }
 
   /// The direct forward and im2col + GEMM work sample by sample (im2col in a column block of
   /// sample_scratch_size() values); Winograd gains from the batch.
   bool has_sample_forward(int batch) const override { return !uses_winograd(batch); }
   std::size_t sample_scratch_size() const override {
-    return sample_algorithm() == ConvAlgorithm::im2col && !is_pointwise() ? column_block_size() : 0;
+    return sample_algorithm() == ConvAlgorithm::im2col ? im2col_.sample_scratch_size() : 0;
   }
   void forward_sample(const T* x, T* y, T* scratch) const override {
-    const ConvGeometry& g = geometry_;
-    if (sample_algorithm() == ConvAlgorithm::direct) {
-      direct_conv_forward(g, filters_, x, kernel_param_.value.data(), bias_param_.value.data(), activation_, y);
-      return;
-    }
-    const int k = g.col_rows(), p = g.col_cols();  // y (F x P)
-    if (is_pointwise()) {
-      gemm<T>(Transpose::no, Transpose::no, filters_, p, k, T(1), kernel_param_.value.data(), k, x, p, T(0), y, p);
-    } else {
-      T* col = scratch;  // (block rows x P)
-      for (int c0 = 0; c0 < g.channels; c0 += block_channels_) {
-        const ConvGeometry block = channel_block(c0);
-        const int rows = block.col_rows(), row0 = c0 * g.kernel_h * g.kernel_w;
-        im2col(block, x + channel_offset(c0), col);
-        gemm<T>(Transpose::no, Transpose::no, filters_, p, rows, T(1), kernel_param_.value.data() + row0, k, col, p,
-                T(c0 == 0 ? 0 : 1), y, p);
-      }
-    }
-    add_bias_and_activate(y, p);
+    const T* kernel = kernel_param_.value.data();
+    const T* bias = bias_param_.value.data();
+    if (sample_algorithm() == ConvAlgorithm::direct)
+      direct_conv_forward(geometry_, filters_, x, kernel, bias, activation_, y);
+    else
+      im2col_.forward_sample(x, kernel, bias, activation_, y, scratch);
   }
 
   void backward(const Tensor<T>& input, const Tensor<T>& output, Tensor<T>& grad_output,
                 Tensor<T>* grad_input) override {
-    const int batch = input.batch();
-    const ConvGeometry& g = geometry_;
-    const int k = g.col_rows(), p = g.col_cols();
-    const bool direct = is_pointwise();
-    if (grad_input) grad_input->resize(batch, this->input_shape());
-    const ConvAlgorithm algorithm = this->algorithm(batch);
-    const auto winograd_backward = [&](auto& winograd) {
-      winograd.backward(input, output, activation_, kernel_param_.value.data(), grad_output,
-                        kernel_param_.grad.data(), bias_param_.grad.data(), grad_input);
+    if (grad_input) grad_input->resize(input.batch(), this->input_shape());
+    const auto backward_by = [&](auto& engine) {
+      engine.backward(input, output, activation_, kernel_param_.value.data(), grad_output,
+                      kernel_param_.grad.data(), bias_param_.grad.data(), grad_input);
     };
-    if (visit_winograd(algorithm, winograd_backward)) return;
-    reserve_workspaces(/*backward=*/true);
-    int team = 1;
-#pragma omp parallel if (batch > 1)
-    {
-      const int t = thread_index();
-#pragma omp single nowait
-      team = team_size();
-      T* dkernel = dkernel_[t].data();  // (F x K), this thread's share of the batch
-      T* dbias = dbias_[t].data();      // (F)
-      std::fill(dkernel, dkernel + static_cast<std::size_t>(filters_) * k, T(0));
-      std::fill(dbias, dbias + filters_, T(0));
-#pragma omp for schedule(static)
-      for (int n = 0; n < batch; ++n) {
-        T* dy = grad_output.sample(n);  // (F x P)
-        // Per sample, inside the parallel loop: the masked gradient is then still in cache for
-        // the sums and products below.
-        activation_backward(activation_, output.sample(n), dy, grad_output.sample_size());
-        add_row_sums(dy, filters_, p, p, dbias);
-        if (direct) {
-          gemm<T>(Transpose::no, Transpose::yes, filters_, k, p, T(1), dy, p, input.sample(n), p, T(1),
-                  dkernel, k);
-          if (grad_input)
-            gemm<T>(Transpose::yes, Transpose::no, k, p, filters_, T(1), kernel_param_.value.data(), k,
-                    dy, p, T(0), grad_input->sample(n), p);
-          continue;
-        }
-        T* col = col_[t].data();    // (block rows x P)
-        T* dcol = dcol_[t].data();  // (block rows x P)
-        T* dx = grad_input ? grad_input->sample(n) : nullptr;
-        if (dx) std::fill(dx, dx + grad_input->sample_size(), T(0));
-        for (int c0 = 0; c0 < g.channels; c0 += block_channels_) {
-          const ConvGeometry block = channel_block(c0);
-          const int rows = block.col_rows(), row0 = c0 * g.kernel_h * g.kernel_w;
-          im2col(block, input.sample(n) + channel_offset(c0), col);
-          gemm<T>(Transpose::no, Transpose::yes, filters_, rows, p, T(1), dy, p, col, p, T(1),
-                  dkernel + row0, k);
-          if (dx) {
-            gemm<T>(Transpose::yes, Transpose::no, rows, p, filters_, T(1),
-                    kernel_param_.value.data() + row0, k, dy, p, T(0), dcol, p);
-            col2im_add(block, dcol, dx + channel_offset(c0));
-          }
-        }
-      }
-    }
-    // Sum the per-thread gradients in thread order: deterministic for a given thread count.
-    sum_thread_shares(dkernel_, team, kernel_param_.grad);
-    if (use_bias_) sum_thread_shares(dbias_, team, bias_param_.grad);
+    // The direct forward's backward is im2col's.
+    if (!visit_winograd(choice(input.batch()), backward_by)) backward_by(im2col_);
   }
 
  protected:
@@ -241,8 +188,8 @@ class Conv2D : public Layer<T> {
   void initialize(Rng& rng) override {
     geometry_ = compute_geometry(this->input_shape());
     check_algorithm();
-    block_channels_ = compute_block_channels();
-    winograd_ = WinogradConv<T>(geometry_, filters_);
+    im2col_ = Im2colGemmConv<T>(geometry_, filters_);
+    winograd2_ = WinogradConv<T>(geometry_, filters_);
     winograd3_ = WinogradConv<T, winograd::F3x3>(geometry_, filters_);
     winograd4_ = WinogradConv<T, winograd::F4x4>(geometry_, filters_);
     const int c = this->input_shape().channels();
@@ -292,7 +239,7 @@ class Conv2D : public Layer<T> {
   //   16 -> 16 same, 24x24:                        11.6 / 24.7 against 16.5 / 33.5
   static constexpr int kMinWinogradChannels = 8;
   bool uses_winograd(int batch) const {
-    if (is_winograd(algorithm_)) return true;
+    if (algorithm_ == ConvAlgorithm::winograd) return true;
     if (algorithm_ != ConvAlgorithm::automatic || !winograd_applies(geometry_)) return false;
     if (geometry_.channels < kMinWinogradChannels) return false;
     return static_cast<long>(batch) * winograd::Tiling(geometry_).tiles() >= kMinWinogradTiles;
@@ -305,37 +252,30 @@ class Conv2D : public Layer<T> {
   //   seed conv3 (16x16): F2 15.6 / 34.6, F3 18.7 / 37.9, F4 11.4 / 25.0   (1024, 900, 576)
   //   seed conv4 (5x5):   F2  6.0 / 10.2, F3  4.9 /  9.6, F4  6.9 / 14.1   (144, 100, 144)
   //   seed conv5 (3x3):   F2  5.0 /  8.8, F3  4.4 /  9.0, F4  6.5 / 14.5   (64, 25, 36)
-  ConvAlgorithm cheapest_winograd() const {
+  int cheapest_winograd_tile() const {
     const auto multiplications = [&](int m) {
       return long(m + 2) * (m + 2) * ((geometry_.out_h + m - 1) / m) * ((geometry_.out_w + m - 1) / m);
     };
-    ConvAlgorithm best = ConvAlgorithm::winograd;
-    long fewest = multiplications(2);
-    for (const auto& [m, algorithm] : {std::pair{3, ConvAlgorithm::winograd_3x3}, std::pair{4, ConvAlgorithm::winograd_4x4}})
-      if (multiplications(m) < fewest) {
-        fewest = multiplications(m);
-        best = algorithm;
-      }
+    int best = 2;
+    for (const int m : {3, 4})
+      if (multiplications(m) < multiplications(best)) best = m;
     return best;
   }
 
-  static bool is_winograd(ConvAlgorithm a) {
-    return a == ConvAlgorithm::winograd || a == ConvAlgorithm::winograd_3x3 || a == ConvAlgorithm::winograd_4x4;
-  }
-
-  // Calls f with the WinogradConv that computes `algorithm`; false if it is not a Winograd one.
+  // Calls f with the WinogradConv that computes `choice`; false if it is not a Winograd one.
   template <typename F>
-  bool visit_winograd(ConvAlgorithm algorithm, F&& f) {
-    switch (algorithm) {
-      case ConvAlgorithm::winograd: f(winograd_); return true;
-      case ConvAlgorithm::winograd_3x3: f(winograd3_); return true;
-      case ConvAlgorithm::winograd_4x4: f(winograd4_); return true;
-      default: return false;
+  bool visit_winograd(const ConvChoice& choice, F&& f) {
+    if (choice.algorithm != ConvAlgorithm::winograd) return false;
+    switch (choice.winograd_tile) {
+      case 3: f(winograd3_); break;
+      case 4: f(winograd4_); break;
+      default: f(winograd2_); break;
     }
+    return true;
   }
 
   void check_algorithm() const {
-    if (is_winograd(algorithm_) && !winograd_applies(geometry_))
+    if (algorithm_ == ConvAlgorithm::winograd && !winograd_applies(geometry_))
       fail("Conv2D: Winograd computes only 3x3 kernels at stride 1, not ", kernel_.to_string(),
            " at stride ", strides_.to_string());
     if (algorithm_ == ConvAlgorithm::direct && !direct_conv_applies(geometry_))
@@ -345,67 +285,12 @@ class Conv2D : public Layer<T> {
   }
 
 
-  // Input channels per column block: as many as fit kColumnBlockBytes, at least one.
-  int compute_block_channels() const {
-    const std::size_t per_channel = sizeof(T) * static_cast<std::size_t>(geometry_.kernel_h) *
-                                    geometry_.kernel_w * geometry_.col_cols();
-    const std::size_t fit = kColumnBlockBytes / per_channel;
-    return static_cast<int>(std::clamp<std::size_t>(fit, 1, geometry_.channels));
-  }
-  // The geometry of input channels [c0, c0 + block_channels_) (fewer for the last block).
-  ConvGeometry channel_block(int c0) const {
-    ConvGeometry block = geometry_;
-    block.channels = std::min(block_channels_, geometry_.channels - c0);
-    return block;
-  }
-  std::size_t channel_offset(int c0) const {
-    return static_cast<std::size_t>(c0) * geometry_.height * geometry_.width;
-  }
-
-  // A 1x1, stride-1, unpadded convolution reads its input directly as the column matrix.
-  bool is_pointwise() const {
-    return kernel_.h == 1 && kernel_.w == 1 && strides_.h == 1 && strides_.w == 1;
-  }
-
-  void add_bias_and_activate(T* y, int positions) const {
-    for (int f = 0; f < filters_; ++f) {
-      T* row = y + static_cast<std::size_t>(f) * positions;
-      const T b = bias_param_.value[f];
-      if (activation_ == Activation::relu) {
-        for (int i = 0; i < positions; ++i) row[i] = std::max(row[i] + b, T(0));
-      } else {
-        for (int i = 0; i < positions; ++i) row[i] += b;
-      }
-    }
-  }
-
-  // Grows the per-thread workspaces to their final size once; later calls find them sized.
   // The algorithm of a batch too small for Winograd.
   ConvAlgorithm sample_algorithm() const {
     const bool direct = algorithm_ == ConvAlgorithm::direct ||
                         (algorithm_ == ConvAlgorithm::automatic && direct_conv_applies(geometry_));
     return direct ? ConvAlgorithm::direct : ConvAlgorithm::im2col;
   }
-  std::size_t column_block_size() const {
-    return static_cast<std::size_t>(channel_block(0).col_rows()) * geometry_.col_cols();
-  }
-
-  void reserve_workspaces(bool backward) {
-    const int threads = max_threads();
-    const std::size_t col_size = column_block_size();
-    auto grow = [&](std::vector<AlignedVector<T>>& buffers, std::size_t size) {
-      if (buffers.size() < static_cast<std::size_t>(threads)) buffers.resize(threads);
-      for (auto& b : buffers)
-        if (b.size() < size) b.resize(size);
-    };
-    if (!is_pointwise()) grow(col_, col_size);
-    if (backward) {
-      if (!is_pointwise()) grow(dcol_, col_size);
-      grow(dkernel_, kernel_param_.size());
-      grow(dbias_, bias_param_.size());
-    }
-  }
-
 
   int filters_;
   Size2 kernel_, strides_;
@@ -413,17 +298,13 @@ class Conv2D : public Layer<T> {
   Activation activation_;
   bool use_bias_;
   ConvAlgorithm algorithm_ = ConvAlgorithm::automatic;
+  int winograd_tile_ = 0;  // forced Winograd tile side; 0: the cheapest for the output
   ConvGeometry geometry_{};
-  int block_channels_ = 1;  // input channels per column block
-  // Size bound of one column block: with the GEMM's packed copy of it (about as large) and the
-  // backward's dcol block it stays within a 1 MB L2 cache.
-  static constexpr std::size_t kColumnBlockBytes = 256 * 1024;
   Parameter<T> kernel_param_;  // (F, C, kh, kw) == row-major F x K
   Parameter<T> bias_param_;    // (F); zeros, and not a parameter, without use_bias
-  // Per-thread workspaces, indexed by OpenMP thread number.
-  std::vector<AlignedVector<T>> col_, dcol_, dkernel_, dbias_;
-  // The Winograd paths' transformed kernels and workspaces (only the one in use grows).
-  WinogradConv<T> winograd_;
+  // The engines, each with its workspaces (only those in use grow).
+  Im2colGemmConv<T> im2col_;
+  WinogradConv<T> winograd2_;
   WinogradConv<T, winograd::F3x3> winograd3_;
   WinogradConv<T, winograd::F4x4> winograd4_;
 };
