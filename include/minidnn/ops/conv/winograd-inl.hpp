@@ -322,52 +322,6 @@ struct F3Operators {
   }
 };
 
-/// Winograd F(2x2, 3x3): 4x4 input patches, 2x2 output tiles, 16 multiplications per tile and
-/// input channel instead of 36 (2.25x; interpolation points 0, 1, -1 and infinity). Its
-/// coefficients are 0, +-1 and 1/2, so float loses almost nothing.
-struct F2Operators {
-  static constexpr int m = 2, patch = 4;
-  template <typename T>
-  static MINIDNN_WINOGRAD_INLINE void bt(const T* x, T* y) {  // B^T x: input patch
-    y[0] = x[0] - x[2];
-    y[1] = x[1] + x[2];
-    y[2] = x[2] - x[1];
-    y[3] = x[1] - x[3];
-  }
-  template <typename T>
-  static MINIDNN_WINOGRAD_INLINE void b(const T* y, T* x) {  // B y: the adjoint of bt
-    x[0] = y[0];
-    x[1] = y[1] - y[2] + y[3];
-    x[2] = y[1] + y[2] - y[0];
-    x[3] = -y[3];
-  }
-  template <typename T>
-  static MINIDNN_WINOGRAD_INLINE void g(const T* k, T* u) {  // G k: kernel, 3 -> 4
-    u[0] = k[0];
-    u[1] = T(0.5) * (k[0] + k[1] + k[2]);
-    u[2] = T(0.5) * (k[0] - k[1] + k[2]);
-    u[3] = k[2];
-  }
-  template <typename T>
-  static MINIDNN_WINOGRAD_INLINE void gt(const T* u, T* k) {  // G^T u: the adjoint of g, 4 -> 3
-    k[0] = u[0] + T(0.5) * (u[1] + u[2]);
-    k[1] = T(0.5) * (u[1] - u[2]);
-    k[2] = T(0.5) * (u[1] + u[2]) + u[3];
-  }
-  template <typename T>
-  static MINIDNN_WINOGRAD_INLINE void at(const T* m, T* y) {  // A^T m: output, 4 -> 2
-    y[0] = m[0] + m[1] + m[2];
-    y[1] = m[1] - m[2] - m[3];
-  }
-  template <typename T>
-  static MINIDNN_WINOGRAD_INLINE void a(const T* d, T* m) {  // A d: the adjoint of at, 2 -> 4
-    m[0] = d[0];
-    m[1] = d[0] + d[1];
-    m[2] = d[0] - d[1];
-    m[3] = -d[1];
-  }
-};
-
 // The tile transforms below work on kLanes tiles of a plane at once: each value of a patch or
 // transform is an array over the tiles, so every arithmetic step is a loop over kLanes
 // independent lanes, which the compiler turns into vector instructions.
@@ -642,7 +596,6 @@ struct F2x2 {
     winograd::transform_output_adjoint(g, t, dy, dm, s);
   }
 };
-using F2x2Lanes = LaneTiles<F2Operators>;  // measured against F2x2 by bench/winograd_f2_ab.cpp
 using F3x3 = LaneTiles<F3Operators>;
 using F4x4 = LaneTiles<F4Operators>;
 

@@ -115,7 +115,6 @@ namespace winograd {
     }                                                                                             \
   };
 MINIDNN_WINOGRAD_TILE(F2x2, 2)
-MINIDNN_WINOGRAD_TILE(F2x2Lanes, 2)
 MINIDNN_WINOGRAD_TILE(F3x3, 3)
 MINIDNN_WINOGRAD_TILE(F4x4, 4)
 #undef MINIDNN_WINOGRAD_TILE
