@@ -7,7 +7,7 @@
 #   scripts/setup.sh --cross   also the 64-bit ARM cross compiler and qemu (scripts/test_aarch64.sh)
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libeigen3-dev libstb-dev catch2 libbenchmark-dev
+packages=(build-essential cmake ninja-build pkg-config libeigen3-dev libstb-dev catch2 libbenchmark-dev
           zlib1g-dev libopenblas-dev fonts-dejavu-core opencv-data dataset-fashion-mnist
           libjpeg-turbo-progs  # jpegtran: the image tests make progressive JPEGs with it
           libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg  # fer video; its tests make videos with ffmpeg

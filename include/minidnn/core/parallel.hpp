@@ -55,14 +55,20 @@ inline void set_num_threads(int n) {
 #endif
 }
 
-/// out = parts[0] + ... + parts[count - 1] over out.size() values, summed in thread order: the
-/// per-thread gradient shares of a parallel backward, deterministic for a given thread count.
-template <typename Parts, typename Out>
-void sum_thread_shares(const Parts& parts, int count, Out& out) {
-  const std::size_t n = out.size();
-  std::copy(parts[0].begin(), parts[0].begin() + n, out.begin());
+/// out[0, n) = parts[0] + ... + parts[count - 1], summed in thread order: the per-thread gradient
+/// shares of a parallel backward, deterministic for a given thread count. Parts is any container
+/// of per-thread buffers of at least n values each.
+template <typename Parts, typename T>
+void sum_thread_shares(const Parts& parts, int count, std::size_t n, T* out) {
+  std::copy(parts[0].begin(), parts[0].begin() + n, out);
   for (int t = 1; t < count; ++t)
     for (std::size_t i = 0; i < n; ++i) out[i] += parts[t][i];
+}
+
+/// The same into a whole container: out.size() values.
+template <typename Parts, typename Out>
+void sum_thread_shares(const Parts& parts, int count, Out& out) {
+  sum_thread_shares(parts, count, out.size(), out.data());
 }
 
 }  // namespace minidnn

@@ -161,11 +161,7 @@ class SeparableConv2D : public Layer<T> {
   void pointwise_sample(const T* depthwise, T* y) const {
     const int d = depth(), p = positions();
     gemm<T>(Transpose::no, Transpose::no, filters_, p, d, T(1), pointwise_.value.data(), d, depthwise, p, T(0), y, p);
-    if (!bias_.value.empty())
-      for (int f = 0; f < filters_; ++f) {
-        const T b = bias_.value[f];
-        for (int k = 0; k < p; ++k) y[std::size_t(f) * p + k] += b;
-      }
+    if (!bias_.value.empty()) add_to_rows(bias_.value.data(), filters_, std::size_t(p), y);
     apply_activation(activation_, y, std::size_t(filters_) * p);
   }
   ops::DepthwiseGeometry geometry_for(const Shape& in) const {

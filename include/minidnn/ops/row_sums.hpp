@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// Sums of rows, as a bias gradient needs them (one sum per output channel of a sample).
+/// Sums of rows, as a bias gradient needs them (one sum per output channel of a sample), and the
+/// forward's counterpart: one value added to every element of its row.
 ///
 /// A plain `for (i) sum += row[i]` compiles to one serial chain of scalar additions (the
 /// compiler may not reorder float additions): 4 cycles each, for a 64 x 1936 gradient about
@@ -28,6 +29,16 @@ T sum_of(const T* values, std::size_t n) {
 template <typename T>
 void add_row_sums(const T* rows_begin, int rows, std::size_t n, std::size_t stride, T* sums) {
   for (int r = 0; r < rows; ++r) sums[r] += sum_of(rows_begin + r * stride, n);
+}
+
+/// rows[r][i] += values[r] for `count` contiguous rows of n values each: a per-channel bias.
+template <typename T>
+void add_to_rows(const T* values, int count, std::size_t n, T* rows) {
+  for (int r = 0; r < count; ++r) {
+    T* row = rows + static_cast<std::size_t>(r) * n;
+    const T v = values[r];
+    for (std::size_t i = 0; i < n; ++i) row[i] += v;
+  }
 }
 
 }  // namespace minidnn

@@ -68,7 +68,8 @@ class Im2colGemmConv {
                 y, p);
       }
     }
-    add_bias_and_activate(y, bias, activation, p);
+    add_to_rows(bias, filters_, static_cast<std::size_t>(p), y);
+    apply_activation(activation, y, static_cast<std::size_t>(filters_) * p);
   }
 
   /// The batch's forward, samples spread over threads. y sized by the caller.
@@ -127,8 +128,8 @@ class Im2colGemmConv {
       }
     }
     // The per-thread shares summed in thread order: deterministic for a given thread count.
-    sum_shares(dkernel_, team, static_cast<std::size_t>(filters_) * k, dkernel);
-    sum_shares(dbias_, team, filters_, dbias);
+    sum_thread_shares(dkernel_, team, static_cast<std::size_t>(filters_) * k, dkernel);
+    sum_thread_shares(dbias_, team, static_cast<std::size_t>(filters_), dbias);
   }
 
  private:
@@ -145,24 +146,6 @@ class Im2colGemmConv {
   std::size_t channel_offset(int c0) const { return static_cast<std::size_t>(c0) * g_.height * g_.width; }
   std::size_t column_block_size() const {
     return static_cast<std::size_t>(channel_block(0).col_rows()) * g_.col_cols();
-  }
-
-  void add_bias_and_activate(T* y, const T* bias, Activation activation, int positions) const {
-    for (int f = 0; f < filters_; ++f) {
-      T* row = y + static_cast<std::size_t>(f) * positions;
-      const T b = bias[f];
-      if (activation == Activation::relu) {
-        for (int i = 0; i < positions; ++i) row[i] = std::max(row[i] + b, T(0));
-      } else {
-        for (int i = 0; i < positions; ++i) row[i] += b;
-      }
-    }
-  }
-
-  static void sum_shares(const std::vector<AlignedVector<T>>& shares, int team, std::size_t n, T* out) {
-    std::copy(shares[0].begin(), shares[0].begin() + n, out);
-    for (int t = 1; t < team; ++t)
-      for (std::size_t i = 0; i < n; ++i) out[i] += shares[t][i];
   }
 
   // Grows the per-thread workspaces to their final size once; later calls find them sized.
