@@ -27,6 +27,10 @@
 #else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi,bmi2,f16c,popcnt,lzcnt")
+// At the user's -O2, GCC 12 vectorises and unrolls the kernels' plain loops far less: a program
+// built against the installed package at -O2 ran the seed model at 0.41x the -O3 build
+// (docs/performance.md, "A user's build"). The vector copies are compiled at O3 whatever the level
+// (MINIDNN_KERNELS_AT_BUILD_LEVEL keeps the build's level: the sanitizer build, at -O1 to compile fast).
 #ifndef MINIDNN_KERNELS_AT_BUILD_LEVEL
 #pragma GCC optimize("O3")
 #endif
@@ -61,10 +65,6 @@
 #else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,bmi,bmi2,f16c,popcnt,lzcnt")
-// At the user's -O2, GCC 12 vectorises and unrolls the kernels' plain loops far less: a program
-// built against the installed package at -O2 ran the seed model at 0.41x the -O3 build
-// (docs/performance.md, "A user's build"). The vector copies are compiled at O3 whatever the level
-// (MINIDNN_KERNELS_AT_BUILD_LEVEL keeps the build's level: the sanitizer build, at -O1 to compile fast).
 #ifndef MINIDNN_KERNELS_AT_BUILD_LEVEL
 #pragma GCC optimize("O3")
 #endif
