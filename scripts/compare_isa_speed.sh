@@ -4,7 +4,8 @@
 #   native    minidnn built with -march=native (MINIDNN_NATIVE=ON)
 #   installed the same benchmark built as a user builds: minidnn installed (cmake --install),
 #             bench/installed/CMakeLists.txt finding it with find_package, plain -O2, no -march,
-#             no MINIDNN_ISA (the run-time choice)
+#             no MINIDNN_ISA (the run-time choice); GCC, the system's c++
+#   installed-clang  the same, compiled by clang++ -O2
 #   avx512    minidnn built with default flags (no -march), MINIDNN_ISA=avx512
 #   avx2      the same program, MINIDNN_ISA=avx2
 #   baseline  the same program, MINIDNN_ISA=baseline
@@ -29,6 +30,7 @@ MODES=${MODES:-train infer latency}
 DEFAULT_BUILD=${DEFAULT_BUILD:-build-bench-default}
 NATIVE_BUILD=${NATIVE_BUILD:-build-bench-native}
 INSTALLED_BUILD=$(realpath -m "${INSTALLED_BUILD:-build-bench-installed}")
+INSTALLED_CLANG_BUILD=$(realpath -m "${INSTALLED_CLANG_BUILD:-build-bench-installed-clang}")
 OUT_DIR=${OUT_DIR:-out/compare_isa_speed}
 PYTHON=${PYTHON:-/usr/bin/python3}
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
@@ -42,13 +44,9 @@ build() {  # dir native(ON/OFF)
   fi
   cmake --build "$1" -j2 --target seed_model_speed >/dev/null
 }
-build_installed() {  # installs the library from a scratch build, then builds bench/installed against it
-  cmake -S . -B "$INSTALLED_BUILD/lib" -DMINIDNN_BUILD_TESTS=OFF -DMINIDNN_BUILD_EXAMPLES=OFF \
-        -DMINIDNN_BUILD_BENCH=OFF -DMINIDNN_WITH_CUDA=OFF -DCMAKE_INSTALL_PREFIX="$INSTALLED_BUILD/prefix" >/dev/null
-  cmake --install "$INSTALLED_BUILD/lib" >/dev/null
-  cmake -S bench/installed -B "$INSTALLED_BUILD/program" -DCMAKE_PREFIX_PATH="$INSTALLED_BUILD/prefix" \
-        -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O2 >/dev/null
-  cmake --build "$INSTALLED_BUILD/program" -j2 >/dev/null
+build_installed() {  # work-dir [compiler]: bench/installed against a scratch install, as a user builds
+  cmake -DSOURCE_DIR="$PWD" -DPROGRAM_DIR="$PWD/bench/installed" -DWORK_DIR="$1" ${2:+-DCXX_COMPILER="$2"} \
+        -P cmake/build_against_installed.cmake >/dev/null
 }
 flags=" $(sed -n 's/^flags[[:space:]]*: //p' /proc/cpuinfo | head -1) "
 has() { for f in "$@"; do [[ $flags == *" $f "* ]] || return 1; done; }
@@ -57,15 +55,17 @@ for p in $PATHS; do
   case $p in
     avx512) has avx512f avx512bw avx512dq avx512vl || { echo "compare_isa_speed: no AVX-512 here, avx512 left out" >&2; continue; } ;;
     avx2|torch-avx2) has avx2 fma || { echo "compare_isa_speed: no AVX2 here, $p left out" >&2; continue; } ;;
+    installed-clang) command -v clang++ >/dev/null || { echo "compare_isa_speed: no clang++ here, $p left out" >&2; continue; } ;;
   esac
   paths+=("$p")
 done
 # NATIVE_BIN / DEFAULT_BIN / INSTALLED_BIN: already built programs to time instead (nothing is built then).
 if [[ -z ${NATIVE_BIN:-} && " ${paths[*]} " == *" native "* ]]; then build "$NATIVE_BUILD" ON; fi
 if [[ -z ${DEFAULT_BIN:-} && ( " ${paths[*]} " == *" avx"* || " ${paths[*]} " == *" baseline "* ) ]]; then build "$DEFAULT_BUILD" OFF; fi
-if [[ -z ${INSTALLED_BIN:-} && " ${paths[*]} " == *" installed "* ]]; then build_installed; fi
+if [[ -z ${INSTALLED_BIN:-} && " ${paths[*]} " == *" installed "* ]]; then build_installed "$INSTALLED_BUILD"; fi
+if [[ " ${paths[*]} " == *" installed-clang "* ]]; then build_installed "$INSTALLED_CLANG_BUILD" clang++; fi
 NATIVE_BIN=${NATIVE_BIN:-$NATIVE_BUILD/bench/seed_model_speed}
-INSTALLED_BIN=${INSTALLED_BIN:-$INSTALLED_BUILD/program/seed_model_speed}
+INSTALLED_BIN=${INSTALLED_BIN:-$INSTALLED_BUILD/program-build/seed_model_speed}
 DEFAULT_BIN=${DEFAULT_BIN:-$DEFAULT_BUILD/bench/seed_model_speed}
 
 run() {  # path mode
@@ -74,6 +74,7 @@ run() {  # path mode
     reference) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "${REFERENCE_BIN:?set REFERENCE_BIN}" "${args[@]}" ;;
     native) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "$NATIVE_BIN" "${args[@]}" ;;
     installed) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "$INSTALLED_BIN" "${args[@]}" ;;
+    installed-clang) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "$INSTALLED_CLANG_BUILD/program-build/seed_model_speed" "${args[@]}" ;;
     avx512|avx2|baseline) env MINIDNN_ISA="$1" OMP_NUM_THREADS="$THREADS" "$DEFAULT_BIN" "${args[@]}" ;;
     torch) env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" OPENBLAS_CORETYPE="$OPENBLAS_BEST" \
              "$PYTHON" bench/pytorch_seed_model.py "${args[@]}" ;;

@@ -22,11 +22,8 @@ targets=("$@")
 ((${#targets[@]})) || targets=(fer2013_csv idx model_file cascade_xml image serve_request video_reader)
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 
-# Ninja builds the targets side by side (make builds the targets named on one command line one
-# after the other, each a single file: one core); a folder configured earlier keeps its generator.
-generator=()
-[[ -f $build/CMakeCache.txt ]] || ! command -v ninja >/dev/null || generator=(-G Ninja)
-CXX=${FUZZ_CXX:-clang++} cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DMINIDNN_BUILD_FUZZERS=ON \
+source scripts/cmake_generator.sh
+CXX=${FUZZ_CXX:-clang++} cmake -S . -B "$build" $(generator_for "$build") -DCMAKE_BUILD_TYPE=Release -DMINIDNN_BUILD_FUZZERS=ON \
   -DMINIDNN_BUILD_TESTS=OFF -DMINIDNN_BUILD_EXAMPLES=OFF -DMINIDNN_BUILD_BENCH=OFF -DMINIDNN_WITH_CUDA=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" --target fuzz_make_seeds $(printf '%s_fuzzer ' "${targets[@]}")
 "$build/fuzz/fuzz_make_seeds" "$build/seeds" >/dev/null

@@ -14,11 +14,8 @@ for tool in aarch64-linux-gnu-g++ qemu-aarch64-static; do
 done
 # Only the subset is built: stb and zlib (for tests never built here) are pointed at the
 # host's copies just so that configuring the whole test tree succeeds.
-# Ninja builds the programs side by side (make builds the targets named on one command line one
-# after the other, each a single file: one core); a folder configured earlier keeps its generator.
-generator=()
-[[ -f $build/CMakeCache.txt ]] || ! command -v ninja >/dev/null || generator=(-G Ninja)
-cmake -S . -B "$build" "${generator[@]}" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release \
+source scripts/cmake_generator.sh
+cmake -S . -B "$build" $(generator_for "$build") -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release \
       -DMINIDNN_STB_LIBRARY=/usr/lib/x86_64-linux-gnu/libstb.so -DMINIDNN_STB_INCLUDE_DIR=/usr/include/stb \
       -DZLIB_LIBRARY=/usr/lib/x86_64-linux-gnu/libz.so \
       -DMINIDNN_BUILD_TESTS=ON -DMINIDNN_BUILD_EXAMPLES=OFF -DMINIDNN_BUILD_BENCH=OFF -DMINIDNN_WITH_CUDA=OFF >/dev/null
