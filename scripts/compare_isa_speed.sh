@@ -59,22 +59,25 @@ for p in $PATHS; do
   esac
   paths+=("$p")
 done
-# NATIVE_BIN / DEFAULT_BIN / INSTALLED_BIN: already built programs to time instead (nothing is built then).
+# NATIVE_BIN / DEFAULT_BIN / INSTALLED_BIN / INSTALLED_CLANG_BIN: already built programs to time
+# instead (nothing is built then).
 if [[ -z ${NATIVE_BIN:-} && " ${paths[*]} " == *" native "* ]]; then build "$NATIVE_BUILD" ON; fi
 if [[ -z ${DEFAULT_BIN:-} && ( " ${paths[*]} " == *" avx"* || " ${paths[*]} " == *" baseline "* ) ]]; then build "$DEFAULT_BUILD" OFF; fi
 if [[ -z ${INSTALLED_BIN:-} && " ${paths[*]} " == *" installed "* ]]; then build_installed "$INSTALLED_BUILD"; fi
-if [[ " ${paths[*]} " == *" installed-clang "* ]]; then build_installed "$INSTALLED_CLANG_BUILD" clang++; fi
-NATIVE_BIN=${NATIVE_BIN:-$NATIVE_BUILD/bench/seed_model_speed}
-INSTALLED_BIN=${INSTALLED_BIN:-$INSTALLED_BUILD/program-build/seed_model_speed}
+if [[ -z ${INSTALLED_CLANG_BIN:-} && " ${paths[*]} " == *" installed-clang "* ]]; then build_installed "$INSTALLED_CLANG_BUILD" clang++; fi
+# The programs that run without MINIDNN_ISA, as a user runs them (the run-time choice).
+declare -A automatic_bin=(
+  [reference]=${REFERENCE_BIN:-}
+  [native]=${NATIVE_BIN:-$NATIVE_BUILD/bench/seed_model_speed}
+  [installed]=${INSTALLED_BIN:-$INSTALLED_BUILD/program-build/seed_model_speed}
+  [installed-clang]=${INSTALLED_CLANG_BIN:-$INSTALLED_CLANG_BUILD/program-build/seed_model_speed})
+[[ " ${paths[*]} " != *" reference "* || -n ${automatic_bin[reference]} ]] || { echo "compare_isa_speed: set REFERENCE_BIN for the reference path" >&2; exit 2; }
 DEFAULT_BIN=${DEFAULT_BIN:-$DEFAULT_BUILD/bench/seed_model_speed}
 
 run() {  # path mode
   local args=(--mode "$2" --threads "$THREADS" --batch "$BATCH" --min-time "$MIN_TIME")
   case $1 in
-    reference) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "${REFERENCE_BIN:?set REFERENCE_BIN}" "${args[@]}" ;;
-    native) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "$NATIVE_BIN" "${args[@]}" ;;
-    installed) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "$INSTALLED_BIN" "${args[@]}" ;;
-    installed-clang) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "$INSTALLED_CLANG_BUILD/program-build/seed_model_speed" "${args[@]}" ;;
+    reference|native|installed|installed-clang) env -u MINIDNN_ISA OMP_NUM_THREADS="$THREADS" "${automatic_bin[$1]}" "${args[@]}" ;;
     avx512|avx2|baseline) env MINIDNN_ISA="$1" OMP_NUM_THREADS="$THREADS" "$DEFAULT_BIN" "${args[@]}" ;;
     torch) env LD_PRELOAD="$JEMALLOC" MALLOC_CONF="$JEMALLOC_CONF" OPENBLAS_CORETYPE="$OPENBLAS_BEST" \
              "$PYTHON" bench/pytorch_seed_model.py "${args[@]}" ;;
