@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <vector>
 
+#include "minidnn/core/parallel.hpp"
 #include "minidnn/layers/batch_normalization.hpp"
 #include "support/gradient_check.hpp"
 #include "support/sample_forward.hpp"
@@ -138,4 +140,83 @@ TEST_CASE("BatchNormalization's statistics match a two-pass loop when the channe
         REQUIRE(std::abs(y[i] - expected) <= 1e-4 * (1.0 + std::abs(expected)));
       }
   }
+}
+
+TEST_CASE("BatchNormalization with a fused ReLU gives the outputs and gradients of the layer then a ReLU",
+          "[batch_normalization]") {
+  // Reference: the plain training forward, a ReLU loop, its mask applied to dz, the plain backward.
+  // The fused passes compute the same values in the same order, so float agrees bit for bit.
+  for (const Shape& shape : {Shape{3, 6, 5}, Shape{7}}) {
+    CAPTURE(shape.to_string());
+    Rng rng(12);
+    BatchNormalization<float> fused, plain;
+    fused.build(shape, rng);
+    plain.build(shape, rng);
+    for (std::size_t p = 0; p < 2; ++p)
+      for (std::size_t i = 0; i < fused.parameters()[p]->size(); ++i)
+        fused.parameters()[p]->value[i] = plain.parameters()[p]->value[i] = float(rng.uniform(-1.0, 1.5));
+    Tensor<float> x(5, shape), dz(5, shape);
+    for (auto& v : x) v = float(rng.uniform(-2.0, 2.0));
+    for (auto& v : dz) v = float(rng.uniform(-1.0, 1.0));
+
+    Tensor<float> z, y;
+    fused.forward_train(x, z, ops::Pointwise::relu);
+    plain.forward(x, y, Mode::train);
+    std::size_t positive = 0;
+    Tensor<float> dy = dz;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      REQUIRE(z[i] == std::max(y[i], 0.0f));
+      if (y[i] > 0.0f) ++positive;
+      else dy[i] = 0.0f;
+    }
+    CHECK(positive > y.size() / 4);  // both sides of the ReLU are exercised
+    CHECK(positive < y.size() * 3 / 4 + 1);
+
+    Tensor<float> dx_fused, dx_plain, unused;
+    fused.backward_train(x, dz, &dx_fused, ops::Pointwise::relu);
+    plain.backward(x, unused, dy, &dx_plain);
+    for (std::size_t i = 0; i < dx_plain.size(); ++i) REQUIRE(dx_fused[i] == dx_plain[i]);
+    for (std::size_t p = 0; p < 2; ++p)
+      for (std::size_t i = 0; i < plain.parameters()[p]->size(); ++i)
+        REQUIRE(fused.parameters()[p]->grad[i] == plain.parameters()[p]->grad[i]);
+    for (std::size_t p = 0; p < 2; ++p)  // the moving statistics moved alike
+      for (std::size_t i = 0; i < plain.non_trainable_parameters()[p]->size(); ++i)
+        REQUIRE(fused.non_trainable_parameters()[p]->value[i] == plain.non_trainable_parameters()[p]->value[i]);
+  }
+  BatchNormalization<float> bn;
+  Rng rng(1);
+  bn.build(Shape{2}, rng);
+  Tensor<float> x(2, Shape{2}), y;
+  CHECK_THROWS_WITH(bn.forward_train(x, y, ops::Pointwise::tanh), Catch::Contains("tanh"));
+}
+
+TEST_CASE("BatchNormalization's statistics and gradients do not depend on the number of threads", "[batch_normalization]") {
+  // The passes run over blocks of samples on the threads; the blocks' sums are added in block
+  // order, so one thread and two give the same bits (a batch of 37: blocks of 8 and a tail).
+  const Shape shape{4, 23, 25};  // 85,100 values: enough for the passes to use the threads
+  const int saved_threads = max_threads();
+  Rng rng(3);
+  Tensor<float> x(37, shape), dz(37, shape);
+  for (auto& v : x) v = float(rng.uniform(-2.0, 3.0));
+  for (auto& v : dz) v = float(rng.uniform(-1.0, 1.0));
+  auto run = [&](int threads, Tensor<float>& z, Tensor<float>& dx, std::vector<float>& grads) {
+    set_num_threads(threads);
+    BatchNormalization<float> bn;
+    Rng build_rng(1);
+    bn.build(shape, build_rng);
+    bn.forward_train(x, z, ops::Pointwise::relu);
+    bn.backward_train(x, dz, &dx, ops::Pointwise::relu);
+    grads.clear();
+    for (auto* p : bn.parameters()) grads.insert(grads.end(), p->grad.begin(), p->grad.end());
+    for (auto* p : bn.non_trainable_parameters()) grads.insert(grads.end(), p->value.begin(), p->value.end());
+  };
+  Tensor<float> z1, z2, dx1, dx2;
+  std::vector<float> g1, g2;
+  run(1, z1, dx1, g1);
+  run(2, z2, dx2, g2);
+  set_num_threads(saved_threads);
+  REQUIRE(z1.size() == z2.size());
+  for (std::size_t i = 0; i < z1.size(); ++i) REQUIRE(z1[i] == z2[i]);
+  for (std::size_t i = 0; i < dx1.size(); ++i) REQUIRE(dx1[i] == dx2[i]);
+  CHECK(g1 == g2);
 }

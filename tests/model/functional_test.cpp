@@ -349,3 +349,79 @@ TEST_CASE("Inference folds BatchNormalization into the Conv2D, SeparableConv2D o
   }
   CHECK(moved);
 }
+
+TEST_CASE("Training fuses a ReLU Activation into the BatchNormalization before it; gradients match finite differences",
+          "[functional][gradient]") {
+  // conv -> bn -> relu (fused) used twice; dense -> bn -> relu (fused) at the end; a bn whose relu
+  // is not its only consumer stays unfused:  a = relu(bn(conv(x)));  b = bn(conv(a));
+  // c = relu(b) + b + a;  out = relu(bn(dense(gap(c))))
+  auto build = [] {
+    Model<double> model(21);
+    Symbol x = model.input(Shape{2, 5, 5});
+    Symbol a = model.apply(Conv2D<double>(3, 3, Activation::linear, 1, Padding::same, /*use_bias=*/false), x);
+    a = model.apply(BatchNormalization<double>(0.9), a);
+    a = model.apply(ActivationLayer<double>("relu"), a);
+    Symbol b = model.apply(Conv2D<double>(3, 3, Activation::linear, 1, Padding::same), a);
+    b = model.apply(BatchNormalization<double>(0.9), b);
+    Symbol c = model.merge(Add<double>(), {model.apply(ActivationLayer<double>("relu"), b), b});
+    c = model.merge(Add<double>(), {c, a});
+    c = model.apply(GlobalAveragePooling2D<double>(), c);
+    c = model.apply(Dense<double>(4), c);
+    c = model.apply(BatchNormalization<double>(0.9), c);
+    model.set_output(model.apply(ActivationLayer<double>("relu"), c));
+    Rng rng(4);
+    for (auto* p : model.parameters())
+      if (p->name == "bias" || p->name == "gamma" || p->name == "beta")
+        for (auto& v : p->value) v = rng.uniform(-0.5, 0.5) + (p->name == "gamma" ? 1.0 : 0.0);
+    return model;
+  };
+  auto fused = build(), plain = build();
+  plain.set_fuse_activations(false);
+  Rng rng(9);
+  const int batch = 4;
+  Tensor<double> x(batch, fused.input_shape()), upstream(batch, fused.output_shape());
+  test::fill_uniform(x, rng);
+  test::fill_uniform(upstream, rng);
+  auto objective = [&](Model<double>& model) {
+    const auto& y = model.forward(x, Mode::train);
+    double s = 0.0;
+    for (std::size_t i = 0; i < y.size(); ++i) s += y[i] * upstream[i];
+    return s;
+  };
+  auto gradients = [&](Model<double>& model, Tensor<double>& grad_in) {
+    objective(model);
+    Tensor<double> grad_out = upstream;
+    model.backward(grad_out, &grad_in);
+    std::vector<std::vector<double>> g;
+    for (auto* p : model.parameters()) g.emplace_back(p->grad.begin(), p->grad.end());
+    return g;
+  };
+  Tensor<double> grad_in, plain_grad_in;
+  const auto analytic = gradients(fused, grad_in);
+  const auto plain_analytic = gradients(plain, plain_grad_in);
+  CHECK(fused.fused_activations() == 2);
+  CHECK(plain.fused_activations() == 0);
+  for (std::size_t i = 0; i < grad_in.size(); ++i) REQUIRE(grad_in[i] == Approx(plain_grad_in[i]).margin(1e-13));
+  for (std::size_t k = 0; k < analytic.size(); ++k)
+    for (std::size_t i = 0; i < analytic[k].size(); ++i) REQUIRE(analytic[k][i] == Approx(plain_analytic[k][i]).margin(1e-13));
+
+  const double h = 1e-6;
+  auto numeric = [&](double& v) {
+    const double saved = v;
+    v = saved + h;
+    const double plus = objective(fused);
+    v = saved - h;
+    const double minus = objective(fused);
+    v = saved;
+    return (plus - minus) / (2 * h);
+  };
+  double worst_input = 0.0, worst_param = 0.0;
+  for (std::size_t i = 0; i < x.size(); i += 2)
+    worst_input = std::max(worst_input, test::relative_error(grad_in[i], numeric(x[i])));
+  const auto params = fused.parameters();
+  for (std::size_t k = 0; k < params.size(); ++k)
+    for (std::size_t i = 0; i < params[k]->size(); ++i)
+      worst_param = std::max(worst_param, test::relative_error(analytic[k][i], numeric(params[k]->value[i])));
+  CHECK(worst_input < 1e-7);
+  CHECK(worst_param < 1e-7);
+}

@@ -22,6 +22,7 @@ class ActivationLayer : public Layer<T> {
 
   std::string type() const override { return "Activation"; }
   std::string describe() const override { return ops::to_string(function_); }
+  ops::Pointwise function() const { return function_; }
   void write_config(BinaryWriter& out) const override { out.write_string(ops::to_string(function_)); }
   static std::unique_ptr<Layer<T>> read_config(BinaryReader& in) {
     const std::string name = in.read_string("Activation function", 64);

@@ -19,8 +19,10 @@
 /// gradient being the sum over its consumers. Activations and gradients are one buffer per node,
 /// resized per batch and reused.
 ///
-/// Inference runs chains of per-sample layers (Layer::has_sample_forward) one sample at a time and
-/// folds a BatchNormalization into the Conv2D or Dense before it. It has fit (model/fit_loop.hpp),
+/// Training runs a BatchNormalization and the ReLU Activation layer after it (its only consumer)
+/// as one layer, in the passes over memory of the BatchNormalization alone. Inference runs chains
+/// of per-sample layers (Layer::has_sample_forward) one sample at a time and folds a
+/// BatchNormalization into the Conv2D or Dense before it. It has fit (model/fit_loop.hpp),
 /// train_on_batch, evaluate, predict, parameters, summary (with a "Connected to" column),
 /// save/load (model file format version 3, model/model_file.hpp; load also reads a Sequential's
 /// files, as a chain). It is the one training engine: Sequential (model/sequential.hpp) is a chain
@@ -40,6 +42,7 @@
 
 #include "minidnn/core/aligned_vector.hpp"
 #include "minidnn/core/parallel.hpp"
+#include "minidnn/layers/activation_layer.hpp"
 #include "minidnn/layers/batch_normalization.hpp"
 #include "minidnn/layers/conv2d.hpp"
 #include "minidnn/layers/dense.hpp"
@@ -223,9 +226,21 @@ class Model {
       for (auto& f : folds_)
         if (f.active) compute_fold(f), swap_folded(f);
     plan_chains();
+    plan_activation_fusions();
+    activations_fused_ = mode == Mode::train && fuse_activations_;
     std::size_t next_fold = 0;
     for (std::size_t k = 1; k < nodes_.size();) {
       Node& node = nodes_[k];
+      if (activations_fused_ && fused_activation_[k] >= 0) {  // writes its Activation's output
+        Node& activation = nodes_[fused_activation_[k]];
+        batch_norm(k).forward_train(value(node.inputs[0]), activation.output, activation_function(activation));
+        ++k;
+        continue;
+      }
+      if (activations_fused_ && fused_batch_norm_[k] >= 0) {  // its BatchNormalization applied it
+        ++k;
+        continue;
+      }
       while (next_fold < folds_.size() && folds_[next_fold].bn < int(k)) ++next_fold;
       if (next_fold < folds_.size() && folds_[next_fold].bn == int(k) && folds_[next_fold].active) {
         // The folded layer's output is this node's.
@@ -346,6 +361,15 @@ class Model {
   /// Tells `observer` (not owned; null: none) about each node's final gradients during backward
   /// and waits on it before the optimizer step (GradientObserver).
   void set_gradient_observer(GradientObserver<T>* observer) { gradient_observer_ = observer; }
+
+  /// Whether training runs a BatchNormalization and the ReLU Activation layer after it as one
+  /// layer (on by default; the same outputs and gradients to rounding).
+  void set_fuse_activations(bool on) { fuse_activations_ = on; }
+  /// How many (BatchNormalization, Activation) pairs the last forward ran as one (in training).
+  std::size_t fused_activations() const {
+    if (!activations_fused_) return 0;
+    return std::size_t(std::count_if(fused_activation_.begin(), fused_activation_.end(), [](int a) { return a >= 0; }));
+  }
 
   /// Whether inference folds BatchNormalization into the Conv2D or Dense before it (on by
   /// default; the outputs agree to rounding).
@@ -480,6 +504,31 @@ class Model {
     }
     in_fold_.assign(nodes_.size(), 0);  // set per forward, for the folds then active
     folds_planned_for_ = nodes_.size();
+  }
+
+  // The (BatchNormalization, Activation) pairs training runs as one layer: the Activation (relu
+  // or linear) is the BatchNormalization's only consumer. Once per graph and output.
+  void plan_activation_fusions() {
+    if (fusions_planned_for_ == nodes_.size() && fusions_output_ == output_) return;
+    std::vector<int> consumers(nodes_.size(), 0), consumer(nodes_.size(), -1);
+    for (std::size_t k = 0; k < nodes_.size(); ++k)
+      for (int i : nodes_[k].inputs) ++consumers[i], consumer[i] = int(k);
+    fused_activation_.assign(nodes_.size(), -1);
+    fused_batch_norm_.assign(nodes_.size(), -1);
+    for (std::size_t k = 1; k < nodes_.size(); ++k) {
+      if (!dynamic_cast<BatchNormalization<T>*>(nodes_[k].layer.get()) || consumers[k] != 1 || int(k) == output_) continue;
+      const int a = consumer[k];
+      const auto* activation = dynamic_cast<const ActivationLayer<T>*>(nodes_[a].layer.get());
+      if (!activation || !ops::fuses_after_batch_norm(activation->function())) continue;
+      fused_activation_[k] = a;
+      fused_batch_norm_[a] = int(k);
+    }
+    fusions_planned_for_ = nodes_.size();
+    fusions_output_ = output_;
+  }
+  BatchNormalization<T>& batch_norm(std::size_t k) { return static_cast<BatchNormalization<T>&>(*nodes_[k].layer); }
+  static ops::Pointwise activation_function(const Node& node) {
+    return static_cast<const ActivationLayer<T>&>(*node.layer).function();
   }
 
   // Which nodes pass their output straight to the next node and to nothing else (the links of
@@ -643,7 +692,10 @@ class Model {
     list_parameters();
     for (std::size_t k = nodes_.size(); k-- > 1;) {
       Node& node = nodes_[k];
-      if (!node.has_grad) {
+      // A fused Activation's gradient goes straight to its BatchNormalization's backward.
+      if (activations_fused_ && fused_batch_norm_[k] >= 0) continue;
+      Node* fused = activations_fused_ && fused_activation_[k] >= 0 ? &nodes_[fused_activation_[k]] : nullptr;
+      if (!(fused ? fused->has_grad : node.has_grad)) {
         // No path to the loss (or the output's softmax, handled by the fused gradient): its
         // parameters get zero gradients.
         if (node.layer) {
@@ -656,7 +708,8 @@ class Model {
         const int in = node.inputs[0];
         const bool wants = in != 0 || grad_input;
         Tensor<T>* target = wants ? gradient_target(in, scratch_) : nullptr;
-        node.layer->backward(value(in), node.output, node.grad, target);
+        if (fused) batch_norm(k).backward_train(value(in), fused->grad, target, activation_function(*fused));
+        else node.layer->backward(value(in), node.output, node.grad, target);
         if (gradient_observer_) gradient_observer_->gradients_ready(node_parameters_[k]);
         if (wants) accumulate(in, *target);
       } else {
@@ -696,6 +749,12 @@ class Model {
   std::vector<char> in_fold_;          // per node: 0, or which side of an active fold it is
   std::size_t active_folds_ = 0;       // folds active in the last forward
   std::size_t folds_planned_for_ = 0;  // the node count folds_ was planned for
+  bool fuse_activations_ = true;
+  bool activations_fused_ = false;         // by the last forward (Mode::train), so also by its backward
+  std::vector<int> fused_activation_;      // per BatchNormalization node: its fused Activation node, or -1
+  std::vector<int> fused_batch_norm_;      // per Activation node: the BatchNormalization fused with it, or -1
+  std::size_t fusions_planned_for_ = 0;
+  int fusions_output_ = -1;
   std::vector<char> feeds_next_only_;  // per node: its one consumer is the next node, a layer
   std::size_t chains_planned_for_ = 0;
   int chains_output_ = -1;
