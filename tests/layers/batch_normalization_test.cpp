@@ -116,29 +116,34 @@ TEST_CASE("BatchNormalization's statistics match a two-pass loop when the channe
           "[batch_normalization]") {
   // The training forward sums x - x[0] and its squares in one pass; x[0] far from the mean is that
   // formula's worst case. Reference: the mean, then the squared deviations, in double.
-  BatchNormalization<float> bn;
-  Rng rng(8);
-  const Shape shape{3, 7, 5};
-  bn.build(shape, rng);
-  Tensor<float> x(9, shape), y;
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(100.0 + rng.uniform(-1.0, 1.0));
-  const std::size_t plane = 7 * 5, sample = 3 * plane;
-  for (std::size_t c = 0; c < 3; ++c) x[c * plane] = -1000.0f;  // the first value of each channel
-  bn.forward(x, y, Mode::train);
-  for (std::size_t c = 0; c < 3; ++c) {
-    double sum = 0.0, squares = 0.0;
-    for (int n = 0; n < 9; ++n)
-      for (std::size_t k = 0; k < plane; ++k) sum += x[n * sample + c * plane + k];
-    const double m = 9.0 * plane, mean = sum / m;
-    for (int n = 0; n < 9; ++n)
-      for (std::size_t k = 0; k < plane; ++k) squares += std::pow(x[n * sample + c * plane + k] - mean, 2);
-    const double inv_std = 1.0 / std::sqrt(squares / m + 1e-3);
-    for (int n = 0; n < 9; ++n)
-      for (std::size_t k = 0; k < plane; ++k) {
-        const std::size_t i = n * sample + c * plane + k;
-        const double expected = (x[i] - mean) * inv_std;
-        REQUIRE(std::abs(y[i] - expected) <= 1e-4 * (1.0 + std::abs(expected)));
-      }
+  // Planes of 35 values take the plain loop, of 72 and 156 the vector one (each plane's own mean
+  // first, its first plane's holding the outlier).
+  for (const Shape& shape : {Shape{3, 7, 5}, Shape{3, 9, 8}, Shape{2, 12, 13}}) {
+    CAPTURE(shape.to_string());
+    BatchNormalization<float> bn;
+    Rng rng(8);
+    bn.build(shape, rng);
+    Tensor<float> x(9, shape), y;
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(100.0 + rng.uniform(-1.0, 1.0));
+    const std::size_t channels = std::size_t(shape.channels()), plane = shape.size() / channels,
+                      sample = shape.size();
+    for (std::size_t c = 0; c < channels; ++c) x[c * plane] = -1000.0f;  // the first value of each channel
+    bn.forward(x, y, Mode::train);
+    for (std::size_t c = 0; c < channels; ++c) {
+      double sum = 0.0, squares = 0.0;
+      for (int n = 0; n < 9; ++n)
+        for (std::size_t k = 0; k < plane; ++k) sum += x[n * sample + c * plane + k];
+      const double m = 9.0 * plane, mean = sum / m;
+      for (int n = 0; n < 9; ++n)
+        for (std::size_t k = 0; k < plane; ++k) squares += std::pow(x[n * sample + c * plane + k] - mean, 2);
+      const double inv_std = 1.0 / std::sqrt(squares / m + 1e-3);
+      for (int n = 0; n < 9; ++n)
+        for (std::size_t k = 0; k < plane; ++k) {
+          const std::size_t i = n * sample + c * plane + k;
+          const double expected = (x[i] - mean) * inv_std;
+          REQUIRE(std::abs(y[i] - expected) <= 1e-4 * (1.0 + std::abs(expected)));
+        }
+    }
   }
 }
 
@@ -219,4 +224,48 @@ TEST_CASE("BatchNormalization's statistics and gradients do not depend on the nu
   for (std::size_t i = 0; i < z1.size(); ++i) REQUIRE(z1[i] == z2[i]);
   for (std::size_t i = 0; i < dx1.size(); ++i) REQUIRE(dx1[i] == dx2[i]);
   CHECK(g1 == g2);
+}
+
+TEST_CASE("BatchNormalization's float backward agrees with double, with and without the fused ReLU",
+          "[batch_normalization]") {
+  // The float passes run in vectors (a plane's last vector partly outside it: 7x7 and 5x3 planes,
+  // and one value per feature after a Dense); double runs the plain loops. Same data, same result
+  // to float rounding.
+  for (const Shape& shape : {Shape{3, 7, 7}, Shape{2, 5, 3}, Shape{9}, Shape{2, 20, 19}}) {
+    for (auto activation : {ops::Pointwise::linear, ops::Pointwise::relu}) {
+      CAPTURE(shape.to_string(), ops::to_string(activation));
+      Rng rng(31);
+      BatchNormalization<float> bf;
+      BatchNormalization<double> bd;
+      bf.build(shape, rng);
+      bd.build(shape, rng);
+      for (std::size_t p = 0; p < 2; ++p)
+        for (std::size_t i = 0; i < bf.parameters()[p]->size(); ++i)
+          bd.parameters()[p]->value[i] = bf.parameters()[p]->value[i] = float(rng.uniform(0.5, 1.5) - p);
+      const int batch = 11;
+      Tensor<float> xf(batch, shape), dzf(batch, shape), zf, dxf;
+      Tensor<double> xd(batch, shape), dzd(batch, shape), zd, dxd;
+      for (std::size_t i = 0; i < xf.size(); ++i) {
+        xd[i] = xf[i] = float(rng.uniform(-2.0, 2.0));
+        dzd[i] = dzf[i] = float(rng.uniform(-1.0, 1.0));
+      }
+      bf.forward_train(xf, zf, activation);
+      bd.forward_train(xd, zd, activation);
+      bf.backward_train(xf, dzf, &dxf, activation);
+      bd.backward_train(xd, dzd, &dxd, activation);
+      double worst_z = 0.0, worst_dx = 0.0, largest_dx = 0.0;
+      for (std::size_t i = 0; i < zf.size(); ++i) {
+        if (activation == ops::Pointwise::relu && std::abs(zd[i]) < 1e-5) continue;  // the ReLU's edge
+        worst_z = std::max(worst_z, std::abs(zf[i] - zd[i]));
+        worst_dx = std::max(worst_dx, std::abs(dxf[i] - dxd[i]));
+        largest_dx = std::max(largest_dx, std::abs(dxd[i]));
+      }
+      CHECK(worst_z < 1e-5);
+      CHECK(largest_dx > 0.1);
+      CHECK(worst_dx < 1e-5 * (1.0 + largest_dx));
+      for (std::size_t p = 0; p < 2; ++p)
+        for (std::size_t i = 0; i < bd.parameters()[p]->size(); ++i)
+          CHECK(bf.parameters()[p]->grad[i] == Approx(bd.parameters()[p]->grad[i]).margin(1e-4));
+    }
+  }
 }

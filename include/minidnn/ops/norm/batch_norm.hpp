@@ -24,15 +24,18 @@
 /// channel at a time reads N planes of S values C*S apart; the hardware prefetcher restarts at
 /// each, and the training forward ran 2.5x slower on mini-Xception's first layer.) The sums of a
 /// block are added to per-channel double totals: a float sum over M = 256 * 48 * 48 values would
-/// lose digits. Within a plane they run in kLanes independent chains: one chain of double
-/// additions waits ~4 cycles on each add, several let the compiler vectorize the loop. The
+/// lose digits. Within a plane the forward's run in kLanes independent double chains (one chain
+/// waits ~4 cycles on each add, several let the compiler vectorize the loop); the backward's in
+/// float vectors (Simd<float>), each plane's total then added in double. The
 /// training forward reads x twice (both sums, then y), the backward reads x and dy twice (both
 /// sums, then dx).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 
 #include "minidnn/cpu/isa.hpp"
+#include "minidnn/cpu/simd.hpp"
 #include "minidnn/ops/activation/pointwise.hpp"
 
 #define MINIDNN_PER_ISA_FILE "minidnn/ops/norm/batch_norm-inl.hpp"
