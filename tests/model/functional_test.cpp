@@ -65,6 +65,18 @@ Model<float> every_layer_graph() {
   return model;
 }
 
+// (f(v + h) - f(v - h)) / 2h for the scalar f() of a model whose weight or input is v (restored).
+template <typename F>
+double central_difference(F&& f, double& v, double h = 1e-6) {
+  const double saved = v;
+  v = saved + h;
+  const double plus = f();
+  v = saved - h;
+  const double minus = f();
+  v = saved;
+  return (plus - minus) / (2 * h);
+}
+
 std::string read_bytes(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -196,16 +208,7 @@ TEST_CASE("A graph's gradients (branch, residual add, a tensor used three times)
   std::vector<std::vector<double>> analytic;
   for (auto* p : model.parameters()) analytic.emplace_back(p->grad.begin(), p->grad.end());
 
-  const double h = 1e-6;
-  auto numeric = [&](double& v) {
-    const double saved = v;
-    v = saved + h;
-    const double plus = objective();
-    v = saved - h;
-    const double minus = objective();
-    v = saved;
-    return (plus - minus) / (2 * h);
-  };
+  auto numeric = [&](double& v) { return central_difference(objective, v); };
   double worst_input = 0.0, worst_param = 0.0;
   for (std::size_t i = 0; i < x.size(); i += 3)
     worst_input = std::max(worst_input, test::relative_error(grad_in[i], numeric(x[i])));
@@ -405,16 +408,7 @@ TEST_CASE("Training fuses a ReLU Activation into the BatchNormalization before i
   for (std::size_t k = 0; k < analytic.size(); ++k)
     for (std::size_t i = 0; i < analytic[k].size(); ++i) REQUIRE(analytic[k][i] == Approx(plain_analytic[k][i]).margin(1e-13));
 
-  const double h = 1e-6;
-  auto numeric = [&](double& v) {
-    const double saved = v;
-    v = saved + h;
-    const double plus = objective(fused);
-    v = saved - h;
-    const double minus = objective(fused);
-    v = saved;
-    return (plus - minus) / (2 * h);
-  };
+  auto numeric = [&](double& v) { return central_difference([&] { return objective(fused); }, v); };
   double worst_input = 0.0, worst_param = 0.0;
   for (std::size_t i = 0; i < x.size(); i += 2)
     worst_input = std::max(worst_input, test::relative_error(grad_in[i], numeric(x[i])));

@@ -486,13 +486,19 @@ class Model {
     return {};
   }
 
+  // Per node: how many nodes read its output (the plans below run once per graph).
+  std::vector<int> consumer_counts() const {
+    std::vector<int> consumers(nodes_.size(), 0);
+    for (const auto& node : nodes_)
+      for (int i : node.inputs) ++consumers[i];
+    return consumers;
+  }
+
   // Finds the (layer, BatchNormalization) pairs to fold, once per graph (nodes are only added).
   void plan_folds() {
     if (folds_planned_for_ == nodes_.size()) return;
     folds_.clear();
-    std::vector<int> consumers(nodes_.size(), 0);
-    for (const auto& node : nodes_)
-      for (int i : node.inputs) ++consumers[i];
+    const std::vector<int> consumers = consumer_counts();
     for (std::size_t k = 1; k < nodes_.size(); ++k) {
       if (!dynamic_cast<BatchNormalization<T>*>(nodes_[k].layer.get())) continue;
       const int j = nodes_[k].inputs[0];
@@ -510,18 +516,16 @@ class Model {
   // or linear) is the BatchNormalization's only consumer. Once per graph and output.
   void plan_activation_fusions() {
     if (fusions_planned_for_ == nodes_.size() && fusions_output_ == output_) return;
-    std::vector<int> consumers(nodes_.size(), 0), consumer(nodes_.size(), -1);
-    for (std::size_t k = 0; k < nodes_.size(); ++k)
-      for (int i : nodes_[k].inputs) ++consumers[i], consumer[i] = int(k);
+    const std::vector<int> consumers = consumer_counts();
     fused_activation_.assign(nodes_.size(), -1);
     fused_batch_norm_.assign(nodes_.size(), -1);
-    for (std::size_t k = 1; k < nodes_.size(); ++k) {
-      if (!dynamic_cast<BatchNormalization<T>*>(nodes_[k].layer.get()) || consumers[k] != 1 || int(k) == output_) continue;
-      const int a = consumer[k];
+    for (std::size_t a = 1; a < nodes_.size(); ++a) {
       const auto* activation = dynamic_cast<const ActivationLayer<T>*>(nodes_[a].layer.get());
       if (!activation || !ops::fuses_after_batch_norm(activation->function())) continue;
-      fused_activation_[k] = a;
-      fused_batch_norm_[a] = int(k);
+      const int k = nodes_[a].inputs[0];
+      if (!dynamic_cast<BatchNormalization<T>*>(nodes_[k].layer.get()) || consumers[k] != 1 || k == output_) continue;
+      fused_activation_[k] = int(a);
+      fused_batch_norm_[a] = k;
     }
     fusions_planned_for_ = nodes_.size();
     fusions_output_ = output_;
@@ -535,9 +539,7 @@ class Model {
   // the per-sample chains inference runs), once per graph and output.
   void plan_chains() {
     if (chains_planned_for_ == nodes_.size() && chains_output_ == output_) return;
-    std::vector<int> consumers(nodes_.size(), 0);
-    for (const auto& node : nodes_)
-      for (int i : node.inputs) ++consumers[i];
+    const std::vector<int> consumers = consumer_counts();
     feeds_next_only_.assign(nodes_.size(), 0);
     for (std::size_t k = 1; k + 1 < nodes_.size(); ++k) {
       const Node& next = nodes_[k + 1];

@@ -45,6 +45,16 @@ constexpr bool kSimdPlanes = kVectorPlanes && std::is_same_v<T, float>;
 // baseline copy, which has no vector float, compiles them only where used: nowhere). The last
 // vector of a plane loads and stores only the lanes inside it.
 namespace vector_plane {
+/// The lanes of v added in double.
+template <typename F>
+double lane_total(typename Simd<F>::Vec v) {
+  F lanes[Simd<F>::width];
+  Simd<F>::store(lanes, v);
+  double total = 0.0;
+  for (int l = 0; l < Simd<F>::width; ++l) total += double(lanes[l]);
+  return total;
+}
+
 template <bool kRelu, typename F>
 typename Simd<F>::Vec gradient(typename Simd<F>::Vec x, typename Simd<F>::Vec dy, typename Simd<F>::Vec scale,
                                typename Simd<F>::Vec shift) {
@@ -77,13 +87,6 @@ template <typename F>
 void forward_sums(const F* x, std::ptrdiff_t s, double origin, double& sum, double& squares) {
   using S = Simd<F>;
   constexpr int width = S::width;
-  F lanes[width];
-  auto lane_sum = [&](typename S::Vec v) {
-    S::store(lanes, v);
-    double t = 0.0;
-    for (int l = 0; l < width; ++l) t += double(lanes[l]);
-    return t;
-  };
   auto a0 = S::zero(), a1 = S::zero();
   std::ptrdiff_t k = 0;
   for (; k + 2 * width <= s; k += 2 * width) {
@@ -91,7 +94,7 @@ void forward_sums(const F* x, std::ptrdiff_t s, double origin, double& sum, doub
     a1 = S::add(a1, S::load(x + k + width));
   }
   for (; k < s; k += width) a0 = S::add(a0, S::load_first(x + k, int(std::min<std::ptrdiff_t>(width, s - k))));
-  const F plane_mean = F(lane_sum(S::add(a0, a1)) / double(s));
+  const F plane_mean = F(lane_total<F>(S::add(a0, a1)) / double(s));
   const auto m = S::set1(plane_mean);
   auto c0 = S::zero(), c1 = S::zero(), q0 = S::zero(), q1 = S::zero();
   for (k = 0; k + 2 * width <= s; k += 2 * width) {
@@ -107,7 +110,7 @@ void forward_sums(const F* x, std::ptrdiff_t s, double origin, double& sum, doub
     c0 = S::add(c0, d0);
     q0 = S::fmadd(d0, d0, q0);
   }
-  const double c = lane_sum(S::add(c0, c1)), q = lane_sum(S::add(q0, q1)), n = double(s);
+  const double c = lane_total<F>(S::add(c0, c1)), q = lane_total<F>(S::add(q0, q1)), n = double(s);
   const double offset = double(plane_mean) + c / n - origin;  // the plane's mean - origin
   sum += n * offset;
   squares += std::max(0.0, q - c * c / n) + n * offset * offset;
@@ -137,15 +140,8 @@ void backward_sums(const F* x, const F* dy, std::ptrdiff_t s, F mean, F inv_std,
     g0 = S::add(g0, d0);
     h0 = S::fmadd(d0, S::sub(x0, m), h0);
   }
-  F lanes[width];
-  S::store(lanes, S::add(g0, g1));
-  double total = 0.0;
-  for (int l = 0; l < width; ++l) total += double(lanes[l]);
-  sum_dy += total;
-  S::store(lanes, S::add(h0, h1));
-  total = 0.0;
-  for (int l = 0; l < width; ++l) total += double(lanes[l]);
-  sum_dy_xhat += total * double(inv_std);
+  sum_dy += lane_total<F>(S::add(g0, g1));
+  sum_dy_xhat += lane_total<F>(S::add(h0, h1)) * double(inv_std);
 }
 
 /// dx = ga * g + gb * (x - mean) * inv_std + g0.
